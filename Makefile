@@ -1,0 +1,56 @@
+# proctor — the two commands a newcomer needs: `make run` and `make test`.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PROCTOR_PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/proctor_test
+export PROCTOR_REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: install run test test-fast bench lint services browser migrate demo clean
+
+$(STAMP): pyproject.toml requirements/face.txt
+	test -d $(VENV) || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade "pip>=24"
+	$(BIN)/pip install -q -e '.[dev]'
+	# face_recognition without its "dlib" requirement: dlib-bin (pinned in pyproject) provides it
+	$(BIN)/pip install -q --no-deps -r requirements/face.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(BIN)/proctor db upgrade
+
+## make run: install, migrate the embedded SQLite database under var/, serve on 127.0.0.1:8000
+run: install
+	@mkdir -p var
+	$(BIN)/proctor db upgrade
+	@$(BIN)/proctor demo --if-empty || true
+	@echo "proctor: API docs at http://127.0.0.1:8000/docs  (portal: http://127.0.0.1:8000/portal)"
+	@echo "proctor: make a platform key with: $(BIN)/proctor platform create --institution NAME --county 410102"
+	$(BIN)/uvicorn proctor.main:app --factory --host 127.0.0.1 --port 8000
+
+## the real PostgreSQL and Redis of this machine, started when down
+services:
+	@bash scripts/services.sh
+
+## Debian's Chromium for the portal's browser tests
+browser:
+	@bash scripts/browser.sh
+
+## make test: the whole suite, on SQLite and on the real PostgreSQL and Redis
+test: install services browser
+	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check src tests
+	$(BIN)/lint-imports
+	$(BIN)/mypy src/proctor/domain
+
+## make bench: benchmark report in docs/benchmarks.md and docs/benchmarks.json
+bench: install services
+	$(BIN)/python -m proctor.bench
+
+clean:
+	rm -rf $(VENV) var build *.egg-info
