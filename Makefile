@@ -26,10 +26,9 @@ migrate: install
 run: install
 	@mkdir -p var
 	$(BIN)/proctor db upgrade
-	@$(BIN)/proctor demo --if-empty || true
 	@echo "proctor: API docs at http://127.0.0.1:8000/docs  (portal: http://127.0.0.1:8000/portal)"
 	@echo "proctor: make a platform key with: $(BIN)/proctor platform create --institution NAME --county 410102"
-	$(BIN)/uvicorn proctor.main:app --factory --host 127.0.0.1 --port 8000
+	$(BIN)/uvicorn proctor.main:create_app --factory --host 127.0.0.1 --port 8000
 
 ## the real PostgreSQL and Redis of this machine, started when down
 services:

@@ -1,0 +1,68 @@
+"""Typed dependencies: the unit of work (one per request, committed in one place), the platform."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from proctor.api.auth import Platform, authenticate
+from proctor.config import Settings
+from proctor.domain.errors import MalformedRequest, PayloadTooLarge
+from proctor.storage.db import UnitOfWork
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:
+    """Commit once after the route returns; roll back (and undo side effects) on any error."""
+    session = request.app.state.session_factory()
+    uow = UnitOfWork(session)
+    try:
+        yield uow
+        await run_in_threadpool(uow.commit)
+    except BaseException:
+        await run_in_threadpool(uow.rollback)
+        raise
+    finally:
+        await run_in_threadpool(session.close)
+
+
+async def read_body(request: Request) -> bytes:
+    limit = request.app.state.settings.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"body is {declared} bytes, at most {limit} are allowed")
+    body = await request.body()
+    if len(body) > limit:
+        raise PayloadTooLarge(f"body is {len(body)} bytes, at most {limit} are allowed")
+    return body
+
+
+# scope="function": the commit happens before the response is sent, never after.
+UowDep = Annotated[UnitOfWork, Depends(get_uow, scope="function")]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+BodyDep = Annotated[bytes, Depends(read_body)]
+
+
+async def get_platform(request: Request, uow: UowDep, body: BodyDep) -> Platform:
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    return await run_in_threadpool(
+        authenticate, uow, request.app.state.replay_guard, headers=headers, body=body
+    )
+
+
+PlatformDep = Annotated[Platform, Depends(get_platform)]
+
+
+def parse_json(body: bytes) -> Any:
+    import json
+
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedRequest(f"body is not valid JSON: {exc}") from None

@@ -1,0 +1,114 @@
+"""Registering courses, lessons, learners and enrolments (CONTRACT §2)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+
+from proctor.api.deps import BodyDep, PlatformDep, UowDep
+from proctor.api.routes._util import ExtIdPath, parse_model
+from proctor.domain.errors import NotFound
+from proctor.domain.ids import mask_id_number
+from proctor.schemas.registry import (
+    CourseIn,
+    CourseOut,
+    EnrolmentIn,
+    EnrolmentOut,
+    InstitutionOut,
+    InstitutionSettingsIn,
+    LearnerIn,
+    LearnerOut,
+    LessonOut,
+)
+from proctor.services import registration
+from proctor.storage.repositories import registry as repo
+from proctor.storage.tables import Course, Institution, Learner
+
+router = APIRouter(prefix="/v1", tags=["registration"])
+
+
+def _course_out(course: Course, lessons: list) -> CourseOut:
+    return CourseOut(
+        id=course.ext_id, title=course.title, occupation=course.occupation,
+        required_class_hours=course.required_class_hours, certificate_only=course.certificate_only,
+        lessons=[LessonOut(id=x.ext_id, seq=x.seq, title=x.title, duration_s=x.duration_s,
+                           class_hours=x.class_hours) for x in lessons],
+    )
+
+
+def _learner_out(learner: Learner) -> LearnerOut:
+    phone = learner.phone
+    return LearnerOut(id=learner.ext_id, real_name=learner.real_name,
+                      id_number_masked=mask_id_number(learner.id_number),
+                      phone_masked=(phone[:3] + "****" + phone[-4:]) if phone and len(phone) >= 8
+                      else None)
+
+
+@router.put("/courses/{course_id}", response_model=CourseOut)
+def put_course(course_id: ExtIdPath, body: BodyDep, platform: PlatformDep, uow: UowDep) -> CourseOut:
+    """Create or update a course and its ordered lessons."""
+    data = parse_model(body, CourseIn)
+    course = registration.upsert_course(uow, institution_id=platform.institution_id,
+                                        ext_id=course_id, data=data)
+    return _course_out(course, repo.lessons_of(uow.session, course.id))
+
+
+@router.get("/courses/{course_id}", response_model=CourseOut)
+def get_course(course_id: ExtIdPath, platform: PlatformDep, uow: UowDep) -> CourseOut:
+    """A course with its lessons in order."""
+    course = repo.course(uow.session, platform.institution_id, course_id)
+    if course is None:
+        raise NotFound(f"course {course_id!r} is not registered", field="course_id")
+    return _course_out(course, repo.lessons_of(uow.session, course.id))
+
+
+@router.put("/learners/{learner_id}", response_model=LearnerOut)
+def put_learner(learner_id: ExtIdPath, body: BodyDep, platform: PlatformDep, uow: UowDep) -> LearnerOut:
+    """Register a real-name learner; the ID number is checked against GB 11643 and masked on output."""
+    data = parse_model(body, LearnerIn)
+    learner = registration.upsert_learner(uow, institution_id=platform.institution_id,
+                                          ext_id=learner_id, data=data, today=date.today())
+    return _learner_out(learner)
+
+
+@router.get("/learners/{learner_id}", response_model=LearnerOut)
+def get_learner(learner_id: ExtIdPath, platform: PlatformDep, uow: UowDep) -> LearnerOut:
+    """A learner, with the ID number and phone masked."""
+    learner = repo.learner(uow.session, platform.institution_id, learner_id)
+    if learner is None:
+        raise NotFound(f"learner {learner_id!r} is not registered", field="learner_id")
+    return _learner_out(learner)
+
+
+@router.put("/enrolments/{learner_id}/{course_id}", response_model=EnrolmentOut)
+def put_enrolment(learner_id: ExtIdPath, course_id: ExtIdPath, body: BodyDep, platform: PlatformDep,
+                  uow: UowDep) -> EnrolmentOut:
+    """Enrol a learner in a course (class batch 开班批次 and its start date)."""
+    data = parse_model(body, EnrolmentIn)
+    enrolment, learner, course = registration.upsert_enrolment(
+        uow, institution_id=platform.institution_id, learner_ext=learner_id, course_ext=course_id,
+        data=data)
+    return EnrolmentOut(learner_id=learner.ext_id, course_id=course.ext_id,
+                        class_batch=enrolment.class_batch, start_date=enrolment.start_date,
+                        practical_hours=enrolment.practical_hours,
+                        last_exam_date=enrolment.last_exam_date)
+
+
+@router.get("/institution", response_model=InstitutionOut)
+async def get_institution(platform: PlatformDep, uow: UowDep) -> InstitutionOut:
+    """The institution this key belongs to."""
+    inst = await run_in_threadpool(uow.session.get, Institution, platform.institution_id)
+    assert inst is not None
+    return InstitutionOut(name=inst.name, county_code=inst.county_code, callback_url=inst.callback_url)
+
+
+@router.put("/institution", response_model=InstitutionOut)
+def put_institution(body: BodyDep, platform: PlatformDep, uow: UowDep) -> InstitutionOut:
+    """Register the URL that receives signed verdict callbacks (CONTRACT §4)."""
+    data = parse_model(body, InstitutionSettingsIn)
+    inst = uow.session.get(Institution, platform.institution_id)
+    assert inst is not None
+    inst.callback_url = data.callback_url
+    return InstitutionOut(name=inst.name, county_code=inst.county_code, callback_url=inst.callback_url)

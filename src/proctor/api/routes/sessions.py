@@ -1,0 +1,90 @@
+"""Study sessions and their telemetry (CONTRACT §3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from proctor.api.deps import BodyDep, PlatformDep, SettingsDep, UowDep, parse_json
+from proctor.api.routes._util import parse_model
+from proctor.domain.errors import NotFound
+from proctor.schemas.telemetry import IngestOut, SessionIn, SessionOut
+from proctor.services import study_sessions
+from proctor.services.ingest import ingest_events
+from proctor.storage.db import utcnow
+from proctor.storage.repositories import study as study_repo
+from proctor.storage.tables import Course, Learner, Lesson, StudySession
+
+router = APIRouter(prefix="/v1", tags=["sessions"])
+
+
+def session_out(request: Request, study: StudySession, learner: Learner, course: Course,
+                lesson: Lesson) -> SessionOut:
+    hook = getattr(request.app.state, "next_challenge_at", None)
+    next_at = hook(study) if hook else (study.started_at if study.status == "open" else None)
+    return SessionOut(session_id=study.id, learner_id=learner.ext_id, course_id=course.ext_id,
+                      lesson_id=lesson.ext_id, status=study.status, started_at=study.started_at,
+                      ended_at=study.ended_at, next_challenge_at=next_at,
+                      challenge_url=f"/v1/sessions/{study.id}/challenge")
+
+
+@router.post("/sessions", status_code=201, response_model=SessionOut)
+def post_session(request: Request, body: BodyDep, platform: PlatformDep, uow: UowDep) -> SessionOut:
+    """Open a study session; the first challenge (a liveness check) is due at once."""
+    data = parse_model(body, SessionIn)
+    study, learner, course, lesson = study_sessions.open_session(
+        uow, institution_id=platform.institution_id, data=data, now=utcnow())
+    for hook in getattr(request.app.state, "on_session_opened", []):
+        hook(uow, study)
+    return session_out(request, study, learner, course, lesson)
+
+
+@router.get("/sessions/{session_id}", response_model=SessionOut)
+def get_session(request: Request, session_id: str, platform: PlatformDep, uow: UowDep) -> SessionOut:
+    """One study session of this institution."""
+    study = study_repo.session_of(uow.session, platform.institution_id, session_id)
+    if study is None:
+        raise NotFound(f"unknown session {session_id!r}", field="session_id")
+    s = uow.session
+    return session_out(request, study, s.get(Learner, study.learner_id), s.get(Course, study.course_id),
+                       s.get(Lesson, study.lesson_id))
+
+
+@router.get("/sessions/{session_id}/events")
+def get_session_events(session_id: str, platform: PlatformDep, uow: UowDep) -> dict[str, Any]:
+    """The session's stored events in seq order, each with the client's and the server's time."""
+    if study_repo.session_of(uow.session, platform.institution_id, session_id) is None:
+        raise NotFound(f"unknown session {session_id!r}", field="session_id")
+    events = []
+    for e in study_repo.events_of(uow.session, session_id):
+        item: dict[str, Any] = {"id": e.event_id, "seq": e.seq, "type": e.type,
+                                "ts": e.client_ts.isoformat(), "received_at": e.server_ts.isoformat()}
+        for key, value in (("position", e.position), ("from", e.from_pos), ("to", e.to_pos),
+                           ("rate", e.rate), ("visible", e.visible), ("focused", e.focused),
+                           ("state", e.state)):
+            if value is not None:
+                item[key] = value
+        if e.extra:
+            item.update(e.extra)
+        events.append(item)
+    return {"session_id": session_id, "events": events}
+
+
+@router.post("/events", response_model=IngestOut,
+             responses={207: {"model": IngestOut, "description": "some events were rejected"},
+                        422: {"model": IngestOut, "description": "every event was rejected"}})
+def post_events(request: Request, body: BodyDep, platform: PlatformDep, uow: UowDep,
+                settings: SettingsDep) -> Any:
+    """Append a batch of up to 1000 events; each is accepted, a duplicate, or rejected with a reason."""
+    result = ingest_events(uow, institution_id=platform.institution_id, body=parse_json(body),
+                           received_at=utcnow(), max_events=settings.max_batch_events)
+    for hook in getattr(request.app.state, "on_sessions_to_evaluate", []):
+        hook(uow, result.sessions_to_evaluate)
+    out = IngestOut(received=result.received, accepted=result.accepted,
+                    duplicates=result.duplicates, rejected=result.rejected)
+    if not result.rejected:
+        return out
+    status = 422 if result.accepted + result.duplicates == 0 else 207
+    return JSONResponse(out.model_dump(), status_code=status)

@@ -1,0 +1,88 @@
+"""`proctor …`: the operators' command line."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from typing import Annotated
+
+import typer
+
+from proctor.config import get_settings
+from proctor.storage.db import engine_for, session_factory, unit_of_work
+
+app = typer.Typer(help="proctor: online-training integrity monitor", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+db_app = typer.Typer(help="database schema", no_args_is_help=True)
+platform_app = typer.Typer(help="course platforms and their keys", no_args_is_help=True)
+user_app = typer.Typer(help="portal users", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(platform_app, name="platform")
+app.add_typer(user_app, name="user")
+
+ROLES = ("admin", "county_reviewer", "institution_staff", "auditor")
+
+
+def _uow():  # type: ignore[no-untyped-def]
+    return unit_of_work(session_factory(engine_for(get_settings().database_url)))
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "heads") -> None:
+    """Apply the Alembic migrations to the configured database."""
+    from proctor.storage.migrate import upgrade
+
+    url = get_settings().database_url
+    upgrade(url, revision)
+    typer.echo(f"database at {url.split('@')[-1]} is at {revision}")
+
+
+@platform_app.command("create")
+def platform_create(
+    institution: Annotated[str, typer.Option(help="training institution's name")],
+    county: Annotated[str, typer.Option(help="6-digit 行政区划代码, e.g. 410102")],
+) -> None:
+    """Issue a platform key for an institution (created if new). Prints the key id and secret."""
+    from proctor.domain.errors import ProctorError
+    from proctor.services.registration import issue_platform_key
+
+    try:
+        with _uow() as uow:
+            issued = issue_platform_key(uow, institution=institution, county_code=county)
+    except ProctorError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(json.dumps({"institution": issued.institution, "county": issued.county_code,
+                           "key_id": issued.key_id, "secret": issued.secret}, ensure_ascii=False))
+
+
+@user_app.command("create")
+def user_create(
+    username: Annotated[str, typer.Option()],
+    role: Annotated[str, typer.Option(help="admin | county_reviewer | institution_staff | auditor")],
+    name: Annotated[str | None, typer.Option(help="display name")] = None,
+    county: Annotated[list[str] | None, typer.Option(help="county code(s) a reviewer covers")] = None,
+    institution: Annotated[str | None, typer.Option(help="institution name, for staff")] = None,
+    password: Annotated[str | None, typer.Option(help="asked for when not given",
+                                                 envvar="PROCTOR_NEW_USER_PASSWORD")] = None,
+) -> None:
+    """Create a portal user with an argon2-hashed password."""
+    from proctor.domain.errors import ProctorError
+    from proctor.services.users import create_user
+
+    if password is None:
+        password = getpass.getpass("password: ")
+    try:
+        with _uow() as uow:
+            user = create_user(uow, username=username, role=role, display_name=name or username,
+                               county_codes=county or [], institution=institution, password=password)
+            out = {"id": user.id, "username": user.username, "role": user.role,
+                   "counties": user.county_codes}
+    except ProctorError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(json.dumps(out, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    app()

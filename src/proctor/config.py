@@ -1,0 +1,97 @@
+"""One typed Settings object: environment variables PROCTOR_* over a TOML file over defaults."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _config_file() -> Path:
+    return Path(os.environ.get("PROCTOR_CONFIG_FILE", PROJECT_ROOT / "config" / "proctor.toml"))
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment. See config/settings.example.toml."""
+
+    model_config = SettingsConfigDict(env_prefix="PROCTOR_", extra="ignore")
+
+    # storage
+    database_url: str = Field(
+        default=f"sqlite:///{PROJECT_ROOT / 'var' / 'proctor.db'}",
+        description="SQLAlchemy URL; postgresql+psycopg://… for production",
+    )
+    db_echo: bool = False
+    blob_dir: Path = PROJECT_ROOT / "var" / "blobs"
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    s3_region: str | None = None
+    photo_retention_days: int = Field(default=365, ge=1)
+
+    # tasks
+    broker_url: str | None = Field(
+        default=None, description="Celery broker (redis://… or amqp://…); unset = in-process tasks"
+    )
+    result_backend: str | None = None
+    redis_url: str | None = Field(
+        default=None, description="Redis for replay protection and throttling; unset = database"
+    )
+
+    # platform API
+    timestamp_tolerance_s: int = 300
+    max_batch_events: int = 1000
+    max_body_bytes: int = 1024 * 1024
+    idle_timeout_s: int = 1800
+
+    # rules
+    policy: str = "henan-2021"
+    policy_dir: Path = PROJECT_ROOT / "config" / "policies"
+    occupations_file: Path = PROJECT_ROOT / "config" / "occupations.toml"
+
+    # portal
+    secret_key: str | None = Field(
+        default=None, description="signs portal cookies; unset = a key kept in var/secret_key"
+    )
+    shared_dir: Path = PROJECT_ROOT.parent / "shared"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, url: str) -> str:
+        if not url.startswith(("sqlite", "postgresql")):
+            raise ValueError("database_url must be sqlite:/// or postgresql+psycopg://")
+        if url.startswith("postgresql://") or url.startswith("postgres://"):
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=_config_file())
+        return (init_settings, env_settings, toml, file_secret_settings)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

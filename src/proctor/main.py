@@ -1,0 +1,53 @@
+"""create_app(): the API, its error handlers, and (when present) the portal."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from sqlalchemy import text
+
+from proctor import __version__
+from proctor.api import errors
+from proctor.api.routes import registry, sessions
+from proctor.config import Settings, get_settings
+from proctor.storage.db import engine_for, session_factory
+from proctor.storage.replay import DatabaseReplayGuard, RedisReplayGuard
+from proctor.workers import celery_app as celery_module
+
+DESCRIPTION = """
+proctor checks that subsidised online vocational training really happened: course platforms
+send signed telemetry and webcam snapshots, proctor applies the county plan's rules and face
+verification, and answers with verdicts. Every request is signed the Standard Webhooks way
+(see docs/API.md).
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(title="proctor", version=__version__, description=DESCRIPTION)
+    app.state.settings = settings
+    app.state.engine = engine_for(settings.database_url)
+    app.state.session_factory = session_factory(app.state.engine)
+    app.state.replay_guard = (
+        RedisReplayGuard(settings.redis_url, ttl_s=2 * settings.timestamp_tolerance_s + 60)
+        if settings.redis_url else DatabaseReplayGuard()
+    )
+    app.state.on_session_opened = []
+    app.state.on_sessions_to_evaluate = []
+    celery_module.configure(settings)
+    errors.install(app)
+    app.include_router(registry.router)
+    app.include_router(sessions.router)
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> dict[str, str]:
+        """Liveness and database reachability."""
+        with app.state.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    return app

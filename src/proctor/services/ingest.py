@@ -1,0 +1,146 @@
+"""Use case: taking a batch of telemetry events (CONTRACT §3), per event, never all-or-nothing.
+
+Each event is validated on its own; valid events of the institution's own sessions are appended
+in one bulk insert that ignores ids already stored (the idempotent inbox). The caller commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from proctor.domain.errors import InvalidInput, PayloadTooLarge
+from proctor.schemas.telemetry import EVENT_TYPES, EventIn
+from proctor.storage.db import UnitOfWork
+from proctor.storage.repositories import study as repo
+
+_ONE = TypeAdapter(EventIn)
+_MANY = TypeAdapter(list[EventIn])
+_BASE_FIELDS = {"id", "session_id", "seq", "ts", "type", "position", "from", "to", "rate",
+                "visible", "focused", "state"}
+# Events after which the session is evaluated (lesson.complete, session.end).
+TERMINAL_TYPES = frozenset({"lesson.complete", "session.end"})
+
+
+@dataclass
+class IngestResult:
+    received: int
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    sessions_to_evaluate: set[str] = field(default_factory=set)
+
+
+def _reject(result: IngestResult, index: int, raw: Any, fld: str | None, reason: str) -> None:
+    event_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+    result.rejected.append({"index": index, "id": event_id, "field": fld, "reason": reason})
+
+
+def _explain(exc: ValidationError, raw: Any) -> tuple[str | None, str]:
+    if not isinstance(raw, dict):
+        return None, "each event must be a JSON object"
+    err = exc.errors(include_url=False)[0]
+    loc = [str(p) for p in err["loc"]]
+    if loc and loc[0] in EVENT_TYPES:  # the discriminator's tag is not a field name
+        loc = loc[1:]
+    if err["type"] == "union_tag_invalid":
+        got = raw.get("type") if isinstance(raw, dict) else None
+        return "type", f"unknown event type {got!r}; expected one of {', '.join(EVENT_TYPES)}"
+    if err["type"] == "union_tag_not_found":
+        return "type", "missing: every event needs a type"
+    name = ".".join(loc) or None
+    if name == "from_":
+        name = "from"
+    msg = err["msg"]
+    if err["type"] == "missing":
+        msg = "missing"
+    return name, f"{name}: {msg}" if name else msg
+
+
+def _validate(raw_events: list[Any], result: IngestResult) -> list[tuple[int, Any]]:
+    """Fast path: the whole batch at once; on any error, event by event to keep the good ones."""
+    try:
+        return list(enumerate(_MANY.validate_python(raw_events)))
+    except ValidationError:
+        pass
+    valid = []
+    for i, raw in enumerate(raw_events):
+        try:
+            valid.append((i, _ONE.validate_python(raw)))
+        except ValidationError as exc:
+            fld, reason = _explain(exc, raw)
+            _reject(result, i, raw, fld, reason)
+    return valid
+
+
+def _row(institution_id: int, ev: Any, received_at: datetime) -> dict[str, Any]:
+    extra = {k: v for k, v in (ev.model_extra or {}).items() if k not in _BASE_FIELDS}
+    return {
+        "institution_id": institution_id,
+        "event_id": ev.id,
+        "session_id": ev.session_id,
+        "seq": ev.seq,
+        "type": ev.type,
+        "client_ts": ev.ts,
+        "server_ts": received_at,
+        "position": getattr(ev, "position", None),
+        "from_pos": getattr(ev, "from_", None),
+        "to_pos": getattr(ev, "to", None),
+        "rate": getattr(ev, "rate", None),
+        "visible": getattr(ev, "visible", None),
+        "focused": getattr(ev, "focused", None),
+        "state": getattr(ev, "state", None),
+        "extra": extra or None,
+    }
+
+
+def ingest_events(uow: UnitOfWork, *, institution_id: int, body: Any, received_at: datetime,
+                  max_events: int) -> IngestResult:
+    if not isinstance(body, dict) or "events" not in body:
+        raise InvalidInput('body must be a JSON object {"events": [...]}', field="events")
+    raw_events = body["events"]
+    if not isinstance(raw_events, list):
+        raise InvalidInput("events must be a list", field="events")
+    if len(raw_events) > max_events:
+        raise PayloadTooLarge(
+            f"events: batch has {len(raw_events)} events, at most {max_events} are allowed",
+            field="events",
+        )
+    result = IngestResult(received=len(raw_events))
+    valid = _validate(raw_events, result)
+
+    owned = repo.owned_sessions(uow.session, institution_id, {ev.session_id for _, ev in valid})
+    rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    in_batch_dupes = 0
+    last_event: dict[str, datetime] = {}
+    ended: dict[str, datetime] = {}
+    for index, ev in valid:
+        if ev.session_id not in owned:
+            # Same answer for another institution's session as for none: nothing leaks.
+            _reject(result, index, {"id": ev.id}, "session_id",
+                    f"session_id: unknown session {ev.session_id!r}")
+            continue
+        if ev.id in seen:
+            in_batch_dupes += 1
+            continue
+        seen.add(ev.id)
+        rows.append(_row(institution_id, ev, received_at))
+        last_event[ev.session_id] = received_at
+        if ev.type in TERMINAL_TYPES:
+            result.sessions_to_evaluate.add(ev.session_id)
+            if ev.type == "session.end":
+                ended[ev.session_id] = ev.ts
+    new_ids = repo.insert_events(uow.session, rows)
+    result.accepted = len(new_ids)
+    result.duplicates = len(rows) - len(new_ids) + in_batch_dupes
+    if new_ids:
+        repo.touch_sessions(uow.session, last_event)
+        repo.end_sessions(uow.session, ended)
+    # Only new terminal events trigger work (a re-sent batch does not re-evaluate).
+    new_terminal = {r["session_id"] for r in rows if r["event_id"] in new_ids and r["type"] in TERMINAL_TYPES}
+    result.sessions_to_evaluate &= new_terminal
+    return result

@@ -1,0 +1,56 @@
+"""Replay refusal: a webhook-id is accepted once per platform key within the tolerance window."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Protocol
+
+import redis
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
+
+from proctor.storage.db import UnitOfWork, utcnow
+from proctor.storage.tables import WebhookReceipt
+
+
+class ReplayGuard(Protocol):
+    def claim(self, uow: UnitOfWork, key_id: str, msg_id: str) -> bool:
+        """True the first time (key_id, msg_id) is seen; False for a replay."""
+        ...
+
+
+class DatabaseReplayGuard:
+    """Receipts in the request's own transaction: if the request fails, its id is free again."""
+
+    def claim(self, uow: UnitOfWork, key_id: str, msg_id: str) -> bool:
+        dialect = uow.session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = (
+            insert(WebhookReceipt)
+            .values(key_id=key_id, msg_id=msg_id, received_at=utcnow())
+            .on_conflict_do_nothing()
+            .returning(WebhookReceipt.msg_id)
+        )
+        return uow.session.execute(stmt).first() is not None
+
+
+class RedisReplayGuard:
+    """SET NX with an expiry a little past the timestamp tolerance; released if the work fails."""
+
+    def __init__(self, url: str, ttl_s: int) -> None:
+        self.client = redis.Redis.from_url(url)
+        self.ttl_s = ttl_s
+
+    def claim(self, uow: UnitOfWork, key_id: str, msg_id: str) -> bool:
+        key = f"proctor:webhook-id:{key_id}:{msg_id}"
+        if not self.client.set(key, b"1", nx=True, ex=self.ttl_s):
+            return False
+        uow.on_rollback(lambda: self.client.delete(key))
+        return True
+
+
+def purge_receipts(uow: UnitOfWork, *, older_than_s: int) -> int:
+    """Receipts older than twice the tolerance can no longer matter (the timestamp check refuses)."""
+    cutoff = utcnow() - timedelta(seconds=older_than_s)
+    result = uow.session.execute(delete(WebhookReceipt).where(WebhookReceipt.received_at < cutoff))
+    return int(result.rowcount or 0)

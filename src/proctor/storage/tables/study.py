@@ -1,0 +1,66 @@
+"""Study sessions and their telemetry, stored append-only for volume."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from proctor.storage.db import Base, BigIntPK, UTCDateTime, utcnow
+
+
+class StudySession(Base):
+    """One learner, one lesson, one sitting."""
+
+    __tablename__ = "study_sessions"
+    __table_args__ = (Index("ix_study_sessions_learner_started", "learner_id", "started_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id"))
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id"), index=True)
+    client: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | ended
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TelemetryEvent(Base):
+    """A player event. Append-only; unique per (institution, platform event id) = idempotent."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("institution_id", "event_id"),
+        Index("ix_events_session_seq", "session_id", "seq"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    institution_id: Mapped[int] = mapped_column(Integer)
+    event_id: Mapped[str] = mapped_column(String(64))
+    session_id: Mapped[str] = mapped_column(ForeignKey("study_sessions.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(32))
+    client_ts: Mapped[datetime] = mapped_column(UTCDateTime)
+    server_ts: Mapped[datetime] = mapped_column(UTCDateTime)
+    position: Mapped[float | None] = mapped_column(Float)
+    from_pos: Mapped[float | None] = mapped_column(Float)
+    to_pos: Mapped[float | None] = mapped_column(Float)
+    rate: Mapped[float | None] = mapped_column(Float)
+    visible: Mapped[bool | None] = mapped_column(Boolean)
+    focused: Mapped[bool | None] = mapped_column(Boolean)
+    state: Mapped[str | None] = mapped_column(String(16))
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class WebhookReceipt(Base):
+    """webhook-ids already seen, for replay refusal when no Redis is configured."""
+
+    __tablename__ = "webhook_receipts"
+
+    key_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    msg_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

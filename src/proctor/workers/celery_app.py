@@ -1,0 +1,45 @@
+"""The one Celery app. Eager (in-process) on the embedded default, real workers with a broker.
+
+Queues: `default` for evaluation and callbacks, `vision` for face work (its workers load dlib;
+the API process never does).
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+from kombu import Queue
+
+from proctor.config import Settings, get_settings
+
+celery_app = Celery("proctor", include=["proctor.workers.tasks"])
+
+
+def configure(settings: Settings) -> Celery:
+    eager = not settings.broker_url
+    celery_app.conf.update(
+        broker_url=settings.broker_url or "memory://",
+        result_backend=settings.result_backend or (settings.broker_url if
+                                                   (settings.broker_url or "").startswith("redis")
+                                                   else None),
+        task_always_eager=eager,
+        task_eager_propagates=True,
+        task_default_queue="default",
+        task_queues=(Queue("default"), Queue("vision")),
+        task_routes={"proctor.vision.*": {"queue": "vision"}},
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        timezone="UTC",
+        broker_connection_retry_on_startup=True,
+        beat_schedule={
+            "purge-webhook-receipts": {"task": "proctor.maintenance.purge_receipts",
+                                       "schedule": 600.0},
+        },
+    )
+    return celery_app
+
+
+configure(get_settings())
