@@ -175,7 +175,6 @@ def upgrade() -> None:
     sa.Column('focused', sa.Boolean(), nullable=True),
     sa.Column('state', sa.String(length=16), nullable=True),
     sa.Column('extra', sa.JSON(), nullable=True),
-    sa.ForeignKeyConstraint(['session_id'], ['study_sessions.id'], name=op.f('fk_events_session_id_study_sessions')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_events')),
     sa.UniqueConstraint('institution_id', 'event_id', name=op.f('uq_events_institution_id_event_id'))
     )

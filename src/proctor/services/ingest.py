@@ -77,22 +77,23 @@ def _validate(raw_events: list[Any], result: IngestResult) -> list[tuple[int, An
 
 
 def _row(institution_id: int, ev: Any, received_at: datetime) -> dict[str, Any]:
+    fields = ev.__dict__  # plain dict access: pydantic's __getattr__ is slow for absent names
     extra = {k: v for k, v in (ev.model_extra or {}).items() if k not in _BASE_FIELDS}
     return {
         "institution_id": institution_id,
-        "event_id": ev.id,
-        "session_id": ev.session_id,
-        "seq": ev.seq,
-        "type": ev.type,
-        "client_ts": ev.ts,
+        "event_id": fields["id"],
+        "session_id": fields["session_id"],
+        "seq": fields["seq"],
+        "type": fields["type"],
+        "client_ts": fields["ts"],
         "server_ts": received_at,
-        "position": getattr(ev, "position", None),
-        "from_pos": getattr(ev, "from_", None),
-        "to_pos": getattr(ev, "to", None),
-        "rate": getattr(ev, "rate", None),
-        "visible": getattr(ev, "visible", None),
-        "focused": getattr(ev, "focused", None),
-        "state": getattr(ev, "state", None),
+        "position": fields.get("position"),
+        "from_pos": fields.get("from_"),
+        "to_pos": fields.get("to"),
+        "rate": fields.get("rate"),
+        "visible": fields.get("visible"),
+        "focused": fields.get("focused"),
+        "state": fields.get("state"),
         "extra": extra or None,
     }
 
@@ -116,7 +117,6 @@ def ingest_events(uow: UnitOfWork, *, institution_id: int, body: Any, received_a
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
     in_batch_dupes = 0
-    last_event: dict[str, datetime] = {}
     ended: dict[str, datetime] = {}
     for index, ev in valid:
         if ev.session_id not in owned:
@@ -129,7 +129,6 @@ def ingest_events(uow: UnitOfWork, *, institution_id: int, body: Any, received_a
             continue
         seen.add(ev.id)
         rows.append(_row(institution_id, ev, received_at))
-        last_event[ev.session_id] = received_at
         if ev.type in TERMINAL_TYPES:
             result.sessions_to_evaluate.add(ev.session_id)
             if ev.type == "session.end":
@@ -138,7 +137,8 @@ def ingest_events(uow: UnitOfWork, *, institution_id: int, body: Any, received_a
     result.accepted = len(new_ids)
     result.duplicates = len(rows) - len(new_ids) + in_batch_dupes
     if new_ids:
-        repo.touch_sessions(uow.session, last_event)
+        repo.touch_sessions(uow.session, {r["session_id"] for r in rows if r["event_id"] in new_ids},
+                            received_at)
         repo.end_sessions(uow.session, ended)
     # Only new terminal events trigger work (a re-sent batch does not re-evaluate).
     new_terminal = {r["session_id"] for r in rows if r["event_id"] in new_ids and r["type"] in TERMINAL_TYPES}

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from proctor.storage.tables import StudySession, TelemetryEvent
@@ -34,23 +34,58 @@ def owned_sessions(session: Session, institution_id: int, ids: Iterable[str]) ->
     return owned
 
 
+_EVENT_COLUMNS = ("institution_id", "event_id", "session_id", "seq", "type", "client_ts", "server_ts",
+                  "position", "from_pos", "to_pos", "rate", "visible", "focused", "state", "extra")
+_PG_INSERT = (
+    f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) "
+    f"VALUES ({', '.join(['%s'] * len(_EVENT_COLUMNS))}) "
+    "ON CONFLICT (institution_id, event_id) DO NOTHING RETURNING event_id"
+)
+
+
 def insert_events(session: Session, rows: Sequence[dict[str, Any]]) -> set[str]:
     """Append events, ignoring ids already stored; returns the event ids that were new."""
     if not rows:
         return set()
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    if session.get_bind().dialect.name == "postgresql":
+        return _insert_events_pg(session, rows)
     stmt = (
-        insert(TelemetryEvent)
+        sqlite.insert(TelemetryEvent)
         .on_conflict_do_nothing(index_elements=["institution_id", "event_id"])
         .returning(TelemetryEvent.event_id)
     )
     return set(session.scalars(stmt, list(rows)))
 
 
-def touch_sessions(session: Session, last_event_at: dict[str, datetime]) -> None:
-    for sid, at in last_event_at.items():
-        session.execute(update(StudySession).where(StudySession.id == sid).values(last_event_at=at))
+def _insert_events_pg(session: Session, rows: Sequence[dict[str, Any]]) -> set[str]:
+    """psycopg's pipelined executemany on the session's own connection (same transaction).
+
+    Measured ~5x faster than SQLAlchemy's insertmanyvalues for 1000-row batches (the ORM's
+    per-row bookkeeping dominates there); see docs/benchmarks.md.
+    """
+    from psycopg.types.json import Jsonb
+
+    params = [
+        tuple(Jsonb(r["extra"]) if c == "extra" and r["extra"] is not None else r[c]
+              for c in _EVENT_COLUMNS)
+        for r in rows
+    ]
+    raw = session.connection().connection.driver_connection
+    new: set[str] = set()
+    with raw.cursor() as cur:
+        cur.executemany(_PG_INSERT, params, returning=True)
+        while True:
+            new.update(row[0] for row in cur.fetchall())
+            if not cur.nextset():
+                break
+    return new
+
+
+def touch_sessions(session: Session, session_ids: Iterable[str], at: datetime) -> None:
+    """One statement for the whole batch: they all arrived at the same moment."""
+    ids = sorted(set(session_ids))  # a stable lock order between concurrent batches
+    if ids:
+        session.execute(update(StudySession).where(StudySession.id.in_(ids)).values(last_event_at=at))
 
 
 def end_sessions(session: Session, ended_at: dict[str, datetime]) -> None:
