@@ -9,9 +9,14 @@ from proctor.storage.tables.registry import (
     PlatformKey,
     User,
 )
+from proctor.storage.tables.evidence import Challenge, FaceTemplate, Photo, SessionVerdict
 from proctor.storage.tables.study import StudySession, TelemetryEvent, WebhookReceipt
 
 __all__ = [
+    "Challenge",
+    "FaceTemplate",
+    "Photo",
+    "SessionVerdict",
     "Course",
     "Enrolment",
     "Institution",

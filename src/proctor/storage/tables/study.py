@@ -27,6 +27,8 @@ class StudySession(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The challenge moments drawn (with `secrets`) when the session opened, in playback seconds.
+    challenge_plan: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class TelemetryEvent(Base):
