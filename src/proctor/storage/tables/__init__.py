@@ -1,5 +1,6 @@
 """ORM tables. Importing this package registers every table on Base.metadata."""
 
+from proctor.storage.tables.evidence import Challenge, FaceTemplate, Photo, SessionVerdict
 from proctor.storage.tables.registry import (
     Course,
     Enrolment,
@@ -9,7 +10,6 @@ from proctor.storage.tables.registry import (
     PlatformKey,
     User,
 )
-from proctor.storage.tables.evidence import Challenge, FaceTemplate, Photo, SessionVerdict
 from proctor.storage.tables.study import StudySession, TelemetryEvent, WebhookReceipt
 
 __all__ = [
