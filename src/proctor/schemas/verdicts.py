@@ -1,0 +1,72 @@
+"""Challenges and what the service answers (CONTRACT §3, §4)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class ChallengeOut(BaseModel):
+    challenge_id: str
+    kind: str = Field(description="confirm | photo | liveness")
+    prompt: str
+    issued_at: datetime
+    expires_at: datetime
+    action: str | None = Field(default=None, description="liveness: blink, turn_left, turn_right, "
+                               "open_mouth")
+    frames: list[int] | None = Field(default=None, description="liveness: min and max frames")
+    answer_url: str
+
+
+class AnswerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    answer: str = Field(min_length=1, max_length=200)
+    answered_at: AwareDatetime
+
+
+class AnswerOut(BaseModel):
+    challenge_id: str
+    outcome: str = Field(description="passed | failed | expired")
+
+
+class ViolationOut(BaseModel):
+    rule: str
+    at: datetime
+    until: datetime
+    detail: str
+    evidence: list[dict[str, Any]]
+
+
+class VerdictOut(BaseModel):
+    session_id: str
+    status: str = Field(description="pending | valid | invalid | under_review")
+    credited_seconds: float
+    violations: list[ViolationOut]
+    policy_id: str
+    policy_version: str
+    evaluated_at: datetime | None
+    pending_reasons: list[str] = []
+
+
+class LessonStatusOut(BaseModel):
+    lesson_id: str
+    seq: int
+    status: str = Field(description="valid | invalid | pending | incomplete")
+    credited_seconds: float
+    credited_class_hours: float
+    photos_kept: int
+    reasons: list[str]
+
+
+class EnrolmentStatusOut(BaseModel):
+    learner_id: str
+    course_id: str
+    lessons: list[LessonStatusOut]
+    credited_class_hours: float
+    required_class_hours: float
+    exam_eligible: bool
+    reasons: list[str] = Field(description="why not eligible (empty when eligible)")
+    policy_version: str

@@ -1,0 +1,217 @@
+"""Use case: gather one session's evidence from storage, run the pure engine, store the verdict.
+
+The domain never calls out: this module reads what the engine needs (events, challenges, photo
+outcomes, the lesson and course, the learner's overlapping sessions and earlier lessons), calls
+`proctor.domain.engine.evaluate`, and writes what it returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from proctor.domain import engine
+from proctor.domain.coverage import union
+from proctor.domain.errors import NotFound
+from proctor.domain.model import (
+    Challenge,
+    Course,
+    CourseResult,
+    Event,
+    Lesson,
+    LessonResult,
+    OtherSession,
+    PhotoOutcome,
+    SessionInput,
+    SessionRecord,
+    Verdict,
+    Violation,
+)
+from proctor.domain.policy import Policy
+from proctor.domain.timeline import build_timeline
+from proctor.storage.db import UnitOfWork
+from proctor.storage.repositories import evidence as ev_repo
+from proctor.storage.repositories import registry as reg_repo
+from proctor.storage.repositories import study as study_repo
+from proctor.storage.tables import Challenge as ChallengeRow
+from proctor.storage.tables import Course as CourseRow
+from proctor.storage.tables import Lesson as LessonRow
+from proctor.storage.tables import Photo, SessionVerdict, StudySession, TelemetryEvent
+
+_FINAL_PHOTO = {"match", "mismatch", "no_face", "multiple_faces", "poor_quality", "spoof"}
+
+
+# --- storage rows -> domain values -------------------------------------------------------
+
+def domain_event(e: TelemetryEvent) -> Event:
+    return Event(seq=e.seq, type=e.type, client_ts=e.client_ts.timestamp(),
+                 server_ts=e.server_ts.timestamp(), position=e.position, from_pos=e.from_pos,
+                 to_pos=e.to_pos, rate=e.rate, visible=e.visible, focused=e.focused, state=e.state)
+
+
+def domain_challenge(c: ChallengeRow) -> Challenge:
+    # The server's receive time, not the client's word, says when it was answered.
+    return Challenge(id=c.id, kind=c.kind, issued_at=c.issued_at.timestamp(),
+                     expires_at=c.expires_at.timestamp(),
+                     answered_at=c.received_at.timestamp() if c.received_at else None,
+                     outcome=c.outcome, issued_playback_s=c.issued_playback_s,
+                     plan_index=c.plan_index)
+
+
+def domain_photo(p: Photo) -> PhotoOutcome | None:
+    if p.outcome not in _FINAL_PHOTO:
+        return None  # not judged yet: the challenge stays pending meanwhile
+    return PhotoOutcome(id=p.id, challenge_id=p.challenge_id, taken_at=p.taken_at.timestamp(),
+                        outcome=p.outcome, distance=p.distance, reasons=tuple(p.reasons or ()))
+
+
+def domain_lesson(x: LessonRow) -> Lesson:
+    return Lesson(id=x.ext_id, seq=x.seq, duration_s=x.duration_s, class_hours=x.class_hours)
+
+
+def domain_course(course: CourseRow, lessons: Sequence[LessonRow]) -> Course:
+    return Course(id=course.ext_id, lessons=tuple(domain_lesson(x) for x in lessons),
+                  required_class_hours=course.required_class_hours)
+
+
+def verdict_from_dict(d: dict[str, Any], *, status: str | None = None) -> Verdict:
+    return Verdict(
+        status=status or d["status"], credited_seconds=d["credited_seconds"],
+        covered=tuple(tuple(iv) for iv in d["covered"]),  # type: ignore[misc]
+        violations=tuple(Violation(v["rule"], v["at"], v["until"], v["detail"],
+                                   tuple(v.get("evidence", ()))) for v in d["violations"]),
+        policy_id=d["policy_id"], policy_version=d["policy_version"],
+        played_seconds=d.get("played_seconds", 0.0),
+        playing=tuple(tuple(iv) for iv in d.get("playing", ())),  # type: ignore[misc]
+        photos_kept=d.get("photos_kept", 0), completed=d.get("completed", False),
+        pending_reasons=tuple(d.get("pending_reasons", ())),
+    )
+
+
+def _events(s: Session, session_id: str) -> list[Event]:
+    return [domain_event(e) for e in study_repo.events_of(s, session_id)]
+
+
+def _standing_verdict(row: SessionVerdict | None, policy: Policy) -> Verdict:
+    """The verdict that stands (a reviewer's decision over the engine's)."""
+    if row is None:
+        return Verdict("pending", 0.0, (), (), policy.id, policy.version,
+                       pending_reasons=("not evaluated yet",))
+    status = row.status if row.status in ("valid", "invalid") else "pending"
+    verdict = verdict_from_dict(row.result, status=status)
+    if status == "valid" and row.engine_status == "invalid":  # overturned on review
+        watched = min(sum(b - a for a, b in verdict.covered), verdict.played_seconds)
+        verdict = verdict_from_dict({**row.result, "credited_seconds": watched}, status="valid")
+    return verdict
+
+
+# --- lesson and course standing ---------------------------------------------------------
+
+def lesson_results(s: Session, *, learner_id: int, course: CourseRow, lessons: Sequence[LessonRow],
+                   policy: Policy, before: datetime | None = None) -> dict[str, LessonResult]:
+    """Each lesson's standing from its sessions' verdicts (optionally only sessions begun before)."""
+    sessions = ev_repo.sessions_of_learner(s, learner_id, course_id=course.id)
+    if before is not None:
+        sessions = [x for x in sessions if x.started_at < before]
+    verdicts = ev_repo.verdicts_for(s, [x.id for x in sessions])
+    by_lesson: dict[int, list[SessionRecord]] = {}
+    for x in sessions:
+        record = SessionRecord(session_id=x.id, started_at=x.started_at.timestamp(),
+                               ended_at=x.ended_at.timestamp() if x.ended_at else None,
+                               verdict=_standing_verdict(verdicts.get(x.id), policy))
+        by_lesson.setdefault(x.lesson_id, []).append(record)
+    return {x.ext_id: engine.aggregate_lesson(domain_lesson(x), by_lesson.get(x.id, []), policy)
+            for x in lessons}
+
+
+def course_standing(s: Session, *, learner_id: int, course: CourseRow, policy: Policy) -> CourseResult:
+    lessons = reg_repo.lessons_of(s, course.id)
+    results = lesson_results(s, learner_id=learner_id, course=course, lessons=lessons, policy=policy)
+    return engine.course_credit(domain_course(course, lessons), results)
+
+
+# --- one session ------------------------------------------------------------------------
+
+def session_input(s: Session, study: StudySession, policy: Policy, *, now: datetime) -> SessionInput:
+    course = s.get(CourseRow, study.course_id)
+    assert course is not None
+    lessons = reg_repo.lessons_of(s, course.id)
+    lesson_row = next(x for x in lessons if x.id == study.lesson_id)
+    events = _events(s, study.id)
+    end = study.ended_at or study.last_event_at or now
+    others = []
+    for other in ev_repo.overlapping_sessions(s, study.learner_id, study.id, study.started_at, end):
+        playing = build_timeline(_events(s, other.id), policy).playing_intervals()
+        if playing:
+            others.append(OtherSession(other.id, tuple(playing)))
+    earlier = [x for x in lessons if x.seq < lesson_row.seq]
+    prior = engine.prior_lessons(list(lesson_results(
+        s, learner_id=study.learner_id, course=course, lessons=earlier, policy=policy,
+        before=study.started_at).values())) if earlier else {}
+    # media of this lesson already covered by earlier sessions that stand valid (the resume point)
+    same_lesson = [x for x in ev_repo.sessions_of_learner(s, study.learner_id, course_id=course.id)
+                   if x.lesson_id == lesson_row.id and x.started_at < study.started_at]
+    stored = ev_repo.verdicts_for(s, [x.id for x in same_lesson])
+    prior_covered = union([iv for x in same_lesson
+                           for iv in _standing_verdict(stored.get(x.id), policy).covered
+                           if stored.get(x.id) is not None and stored[x.id].status == "valid"],
+                          join=policy.coverage_join_s, lo=0.0, hi=lesson_row.duration_s)
+    photos = [p for p in (domain_photo(x) for x in ev_repo.photos_of(s, study.id)) if p is not None]
+    return SessionInput(
+        session_id=study.id, learner_id=str(study.learner_id), lesson=domain_lesson(lesson_row),
+        course=domain_course(course, lessons), events=events,
+        challenges=[domain_challenge(c) for c in ev_repo.challenges_of(s, study.id)],
+        photos=photos, other_sessions=others, prior_lessons=prior,
+        prior_covered=tuple(prior_covered), started_at=study.started_at.timestamp(),
+        ended_at=study.ended_at.timestamp() if study.ended_at else None,
+    )
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    session_id: str
+    status: str
+    previous_status: str | None
+    verdict: Verdict
+
+    @property
+    def changed(self) -> bool:
+        return self.status != self.previous_status
+
+
+def evaluate_session(uow: UnitOfWork, *, session_id: str, policy: Policy, now: datetime) -> Evaluated:
+    """Judge a session now and store the verdict. A reviewer's decision keeps standing."""
+    s = uow.session
+    study = s.get(StudySession, session_id)
+    if study is None:
+        raise NotFound(f"unknown session {session_id!r}", field="session_id")
+    verdict = engine.evaluate(session_input(s, study, policy, now=now), policy, now=now.timestamp())
+    row = ev_repo.verdict_of(s, session_id)
+    previous = row.status if row is not None else None
+    fields = dict(engine_status=verdict.status, credited_seconds=verdict.credited_seconds,
+                  result=verdict.to_dict(), rules=sorted(verdict.rules_broken),
+                  policy_id=verdict.policy_id, policy_version=verdict.policy_version,
+                  evaluated_at=now)
+    if row is None:
+        row = SessionVerdict(session_id=session_id, status=verdict.status, revision=1, **fields)
+        s.add(row)
+    else:
+        for key, value in fields.items():
+            setattr(row, key, value)
+        row.revision += 1
+        if not row.reviewed:
+            row.status = verdict.status
+    s.flush()
+    return Evaluated(session_id, row.status, previous, verdict)
+
+
+def later_sessions(s: Session, study: StudySession) -> list[str]:
+    """Sessions of the same learner and course on later lessons: LESSON_ORDER may change for them."""
+    lessons = {x.id: x.seq for x in reg_repo.lessons_of(s, study.course_id)}
+    mine = lessons[study.lesson_id]
+    return [x.id for x in ev_repo.sessions_of_learner(s, study.learner_id, course_id=study.course_id)
+            if lessons.get(x.lesson_id, 0) > mine]
