@@ -1,0 +1,112 @@
+"""Chinese (and English) names for the codes the portal shows: rules, statuses, outcomes, roles.
+
+One place, so that the timeline, the templates and the exports say the same thing.
+Unknown codes fall back to the code itself: a new rule must never break a page.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+RULE_LABELS: Final[dict[str, str]] = {
+    "FAST_FORWARD": "快进播放",
+    "MULTI_WINDOW": "多窗口学习",
+    "POPUP_GAP": "连续5分钟内无弹窗管控",
+    "FACE_LIVENESS": "无法进行人脸活体比对",
+    "LESSON_ORDER": "未按内容先后顺序学习",
+    "RANDOM_PHOTO": "每课时无随机保留影像照片",
+}
+
+# Colours per rule, used by the timeline shading and the dashboard bars (colour-blind safe-ish
+# and never the only cue: the rule code is always written next to it).
+RULE_COLOURS: Final[dict[str, str]] = {
+    "FAST_FORWARD": "#e8590c",
+    "MULTI_WINDOW": "#7048e8",
+    "POPUP_GAP": "#d9a400",
+    "FACE_LIVENESS": "#e03131",
+    "LESSON_ORDER": "#0c8599",
+    "RANDOM_PHOTO": "#c2255c",
+}
+DEFAULT_RULE_COLOUR: Final = "#868e96"
+
+STATUS_LABELS: Final[dict[str, str]] = {
+    "pending": "待评估",
+    "valid": "有效",
+    "invalid": "无效",
+    "under_review": "待复核",
+    "not_studied": "未学习",
+}
+
+CHALLENGE_KIND_LABELS: Final[dict[str, str]] = {
+    "confirm": "确认弹窗",
+    "photo": "随机拍照",
+    "liveness": "活体检测",
+    "random": "随机抓拍",
+}
+
+CHALLENGE_OUTCOME_LABELS: Final[dict[str, str]] = {
+    "passed": "通过",
+    "failed": "未通过",
+    "expired": "超时未答",
+    "pending": "等待作答",
+}
+
+PHOTO_OUTCOME_LABELS: Final[dict[str, str]] = {
+    "match": "人脸比对一致",
+    "mismatch": "非本人",
+    "no_face": "未检测到人脸",
+    "multiple_faces": "多张人脸",
+    "spoof": "疑似翻拍/静态图片",
+    "not_live": "活体检测未通过",
+    "poor_quality": "照片质量不足",
+    "pending": "待比对",
+}
+
+# Which photo outcomes count as good, bad or merely doubtful (drawn green / red / amber).
+PHOTO_OUTCOME_TONE: Final[dict[str, str]] = {
+    "match": "good",
+    "mismatch": "bad",
+    "spoof": "bad",
+    "not_live": "bad",
+    "no_face": "warn",
+    "multiple_faces": "warn",
+    "poor_quality": "warn",
+    "pending": "neutral",
+}
+
+ROLE_LABELS: Final[dict[str, str]] = {
+    "admin": "系统管理员",
+    "reviewer": "县级复核员",
+    "institution": "培训机构",
+    "auditor": "审计员",
+}
+
+REVIEW_DECISION_LABELS: Final[dict[str, str]] = {
+    "confirm_invalid": "维持无效",
+    "overturn": "改判有效",
+    "second_review": "待二次复核",
+}
+
+
+def rule_label(code: str) -> str:
+    return RULE_LABELS.get(code, code)
+
+
+def rule_colour(code: str) -> str:
+    return RULE_COLOURS.get(code, DEFAULT_RULE_COLOUR)
+
+
+def status_label(code: str) -> str:
+    return STATUS_LABELS.get(code, code)
+
+
+def photo_outcome_label(code: str) -> str:
+    return PHOTO_OUTCOME_LABELS.get(code, code)
+
+
+def challenge_outcome_label(code: str) -> str:
+    return CHALLENGE_OUTCOME_LABELS.get(code, code)
+
+
+def challenge_kind_label(code: str) -> str:
+    return CHALLENGE_KIND_LABELS.get(code, code)
