@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     policy: str = "henan-2021"
     policy_dir: Path = PROJECT_ROOT / "config" / "policies"
     occupations_file: Path = PROJECT_ROOT / "config" / "occupations.toml"
+    eligibility_file: Path = PROJECT_ROOT / "config" / "eligibility.toml"
 
     # portal
     secret_key: str | None = Field(

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from sqlalchemy import text
 
 from proctor import __version__
 from proctor.api import errors
-from proctor.api.routes import registry, sessions
+from proctor.api.routes import challenges, registry, sessions, verdicts
 from proctor.config import Settings, get_settings
-from proctor.storage.db import engine_for, session_factory
+from proctor.services.challenges import draw_plan
+from proctor.services.policies import policy_for
+from proctor.storage.db import UnitOfWork, engine_for, session_factory
 from proctor.storage.replay import DatabaseReplayGuard, RedisReplayGuard
+from proctor.storage.tables import StudySession
 from proctor.workers import celery_app as celery_module
 
 DESCRIPTION = """
@@ -20,6 +25,20 @@ send signed telemetry and webcam snapshots, proctor applies the county plan's ru
 verification, and answers with verdicts. Every request is signed the Standard Webhooks way
 (see docs/API.md).
 """
+
+
+def _draw_challenge_plan(settings: Settings) -> Callable[[UnitOfWork, StudySession], None]:
+    def hook(uow: UnitOfWork, study: StudySession) -> None:
+        draw_plan(uow, study, policy_for(settings))
+    return hook
+
+
+def _enqueue_evaluation(uow: UnitOfWork, session_ids: set[str]) -> None:
+    """After the commit: tasks carry ids only and must see the committed events."""
+    from proctor.workers.tasks import evaluate_session_task
+
+    for sid in sorted(session_ids):
+        uow.after_commit(lambda sid=sid: evaluate_session_task.delay(sid))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -32,12 +51,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RedisReplayGuard(settings.redis_url, ttl_s=2 * settings.timestamp_tolerance_s + 60)
         if settings.redis_url else DatabaseReplayGuard()
     )
-    app.state.on_session_opened = []
-    app.state.on_sessions_to_evaluate = []
+    app.state.on_session_opened = [_draw_challenge_plan(settings)]
+    app.state.on_sessions_to_evaluate = [_enqueue_evaluation]
     celery_module.configure(settings)
     errors.install(app)
     app.include_router(registry.router)
     app.include_router(sessions.router)
+    app.include_router(challenges.router)
+    app.include_router(verdicts.router)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

@@ -43,6 +43,7 @@ class LessonState(StrEnum):
     INVALID = "invalid"
     UNDER_REVIEW = "under_review"
     PENDING = "pending"  # studied, verdict not computed yet
+    INCOMPLETE = "incomplete"  # studied in part: not all of the media covered, or a photo short
     NOT_STUDIED = "not_studied"
 
 
@@ -148,6 +149,7 @@ LESSON_INVALID = "LESSON_INVALID"
 LESSON_UNDER_REVIEW = "LESSON_UNDER_REVIEW"
 LESSON_NOT_EVALUATED = "LESSON_NOT_EVALUATED"
 LESSON_NOT_STUDIED = "LESSON_NOT_STUDIED"
+LESSON_INCOMPLETE = "LESSON_INCOMPLETE"
 CLASS_HOURS_SHORT = "CLASS_HOURS_SHORT"
 PRACTICAL_HOURS_SHORT = "PRACTICAL_HOURS_SHORT"
 TRAINING_TOO_SOON_AFTER_EXAM = "TRAINING_TOO_SOON_AFTER_EXAM"
@@ -210,6 +212,12 @@ _LESSON_REASONS: tuple[tuple[LessonState, str, str, str], ...] = (
         LESSON_NOT_EVALUATED,
         "{zh} 尚未完成评估",
         "not evaluated yet: lesson {en}",
+    ),
+    (
+        LessonState.INCOMPLETE,
+        LESSON_INCOMPLETE,
+        "{zh} 尚未学完",
+        "studied in part, not complete: lesson {en}",
     ),
     (LessonState.NOT_STUDIED, LESSON_NOT_STUDIED, "{zh} 尚未学习", "not studied yet: lesson {en}"),
 )

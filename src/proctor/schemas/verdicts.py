@@ -61,6 +61,19 @@ class LessonStatusOut(BaseModel):
     reasons: list[str]
 
 
+class ReasonOut(BaseModel):
+    code: str
+    message_zh: str
+    message_en: str
+
+
+class ExamWindowOut(BaseModel):
+    starts_on: str
+    ends_on: str
+    label_zh: str
+    label_en: str
+
+
 class EnrolmentStatusOut(BaseModel):
     learner_id: str
     course_id: str
@@ -68,5 +81,6 @@ class EnrolmentStatusOut(BaseModel):
     credited_class_hours: float
     required_class_hours: float
     exam_eligible: bool
-    reasons: list[str] = Field(description="why not eligible (empty when eligible)")
+    reasons: list[ReasonOut] = Field(description="why not eligible (empty when eligible)")
+    next_exam_window: ExamWindowOut = Field(description="offline exams: April, August, December")
     policy_version: str

@@ -11,8 +11,8 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from proctor.domain.errors import Conflict, InvalidInput, NotFound
 from proctor.domain.engine import playback_seconds
+from proctor.domain.errors import Conflict, InvalidInput, NotFound
 from proctor.domain.policy import Policy
 from proctor.domain.scheduler import ChallengePlan, PlannedChallenge, due_challenge, plan_session
 from proctor.services.evaluation import domain_challenge, domain_event, domain_lesson

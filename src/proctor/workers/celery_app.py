@@ -37,6 +37,8 @@ def configure(settings: Settings) -> Celery:
         beat_schedule={
             "purge-webhook-receipts": {"task": "proctor.maintenance.purge_receipts",
                                        "schedule": 600.0},
+            "evaluate-idle-sessions": {"task": "proctor.evaluate_idle_sessions",
+                                       "schedule": 300.0},
         },
     )
     return celery_app

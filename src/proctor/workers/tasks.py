@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.exc import OperationalError
+
 from proctor.config import get_settings
-from proctor.storage.db import engine_for, session_factory, unit_of_work
+from proctor.storage.db import engine_for, session_factory, unit_of_work, utcnow
 from proctor.storage.replay import purge_receipts
 from proctor.workers.celery_app import celery_app
+
+# Called with (unit of work, Evaluated) when a stored verdict's status changes (callbacks).
+VERDICT_HOOKS: list[Callable[[Any, Any], None]] = []
 
 
 def task_uow():  # type: ignore[no-untyped-def]
@@ -18,3 +26,45 @@ def purge_webhook_receipts() -> int:
     """Forget webhook-ids older than twice the timestamp tolerance (they are refused anyway)."""
     with task_uow() as uow:
         return purge_receipts(uow, older_than_s=2 * get_settings().timestamp_tolerance_s)
+
+
+@celery_app.task(name="proctor.evaluate_session", autoretry_for=(OperationalError,),
+                 retry_backoff=True, max_retries=5)
+def evaluate_session_task(session_id: str) -> str:
+    """Judge one session; re-judge the learner's later lessons if its standing changed."""
+    from proctor.services.evaluation import evaluate_session, later_sessions
+    from proctor.services.policies import policy_for
+    from proctor.storage.tables import StudySession
+
+    settings = get_settings()
+    with task_uow() as uow:
+        done = evaluate_session(uow, session_id=session_id, policy=policy_for(settings), now=utcnow())
+        if done.changed:
+            study = uow.session.get(StudySession, session_id)
+            assert study is not None
+            for later in later_sessions(uow.session, study):
+                uow.after_commit(lambda sid=later: evaluate_session_task.delay(sid))
+            for hook in VERDICT_HOOKS:
+                hook(uow, done)
+    return done.status
+
+
+@celery_app.task(name="proctor.evaluate_idle_sessions")
+def evaluate_idle_sessions() -> int:
+    """Close sessions silent for longer than the policy's idle timeout, and judge them."""
+    from datetime import timedelta
+
+    from proctor.services.policies import policy_for
+    from proctor.storage.repositories.evidence import open_idle_sessions
+    from proctor.storage.tables import StudySession
+
+    policy = policy_for(get_settings())
+    now = utcnow()
+    with task_uow() as uow:
+        idle = open_idle_sessions(uow.session, now - timedelta(seconds=policy.idle_timeout_s))
+        for sid in idle:
+            study = uow.session.get(StudySession, sid)
+            assert study is not None
+            study.status, study.ended_at = "ended", study.last_event_at or study.started_at
+            uow.after_commit(lambda sid=sid: evaluate_session_task.delay(sid))
+    return len(idle)

@@ -1,0 +1,47 @@
+"""Challenges (弹窗): the service decides when; the platform fetches and answers (CONTRACT §3)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from proctor.api.deps import BodyDep, PlatformDep, SettingsDep, UowDep
+from proctor.api.routes._util import parse_model
+from proctor.schemas.verdicts import AnswerIn, AnswerOut, ChallengeOut
+from proctor.services import challenges
+from proctor.services.policies import policy_for
+from proctor.storage.db import utcnow
+from proctor.storage.tables import Challenge
+
+router = APIRouter(prefix="/v1", tags=["challenges"])
+
+
+def challenge_out(c: Challenge) -> ChallengeOut:
+    is_photo = c.kind in ("photo", "liveness")
+    return ChallengeOut(
+        challenge_id=c.id, kind=c.kind, prompt=c.prompt, issued_at=c.issued_at,
+        expires_at=c.expires_at, action=c.action,
+        frames=list(challenges.LIVENESS_FRAMES) if c.kind == "liveness" else None,
+        answer_url=f"/v1/challenges/{c.id}/{'photo' if is_photo else 'answer'}")
+
+
+@router.get("/sessions/{session_id}/challenge", response_model=ChallengeOut,
+            responses={204: {"description": "no challenge is due now"}})
+def get_challenge(session_id: str, platform: PlatformDep, uow: UowDep,
+                  settings: SettingsDep) -> ChallengeOut | Response:
+    """The challenge due now (the same one until answered or expired), or 204 when none is."""
+    found = challenges.current_challenge(uow, institution_id=platform.institution_id,
+                                         session_id=session_id, policy=policy_for(settings),
+                                         now=utcnow())
+    return Response(status_code=204) if found is None else challenge_out(found)
+
+
+@router.post("/challenges/{challenge_id}/answer", response_model=AnswerOut)
+def post_answer(request: Request, challenge_id: str, body: BodyDep, platform: PlatformDep,
+                uow: UowDep, settings: SettingsDep) -> AnswerOut:
+    """Answer a `confirm` challenge with the code it showed."""
+    data = parse_model(body, AnswerIn)
+    c = challenges.answer_confirm(uow, institution_id=platform.institution_id,
+                                  challenge_id=challenge_id, answer=data.answer,
+                                  answered_at=data.answered_at, now=utcnow(),
+                                  clock_slack_s=settings.timestamp_tolerance_s)
+    return AnswerOut(challenge_id=c.id, outcome=c.outcome)
