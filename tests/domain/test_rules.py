@@ -1,0 +1,250 @@
+"""Each rule on hand-built timelines, with the violations expected of them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from proctor.domain.engine import evaluate
+from proctor.domain.model import (
+    Challenge,
+    OtherSession,
+    PhotoOutcome,
+    PriorLesson,
+    SessionInput,
+)
+from proctor.domain.policy import Policy
+from tests.domain.script import LESSON, T0, Script, watch
+
+
+def _honest() -> SessionInput:
+    return watch(1200).pause().end().session()
+
+
+def _complete_lesson() -> SessionInput:
+    return watch(LESSON.duration_s).complete().end().session()
+
+
+def _honest_with_noise() -> SessionInput:
+    s = Script(skew=-3600.0, delay=2.0).play().wait(300)
+    s.wait(20, stall=True).wait(100)  # buffering: the play head stands still while playing
+    s.seek(s.pos - 40).wait(20)  # a small seek back
+    s.seek(s.pos + 20).wait(100)  # ... and forward again, to the furthest point
+    s.blur().wait(10).focus().wait(100)  # a notification
+    s.hide().wait(8).show().wait(100)  # a quick look at another tab
+    s.pause().hide().wait(900).show().play().wait(300)  # away while paused: no penalty
+    return s.end().session()
+
+
+def _lost_heartbeats() -> SessionInput:
+    s = Script().play().wait(200)
+    s.wait(40, heartbeat=40).wait(300)  # three heartbeats lost in a row
+    return s.pause().end().session()
+
+
+def _slow_rate() -> SessionInput:
+    return Script().play().set_rate(0.75).wait(900).pause().end().session()
+
+
+def _rate_125() -> SessionInput:
+    return Script().play().set_rate(1.25).wait(300).pause().end().session()
+
+
+def _rate_misclick() -> SessionInput:
+    s = Script().play().wait(100).set_rate(1.25)
+    s.t += 0.5
+    return s.set_rate(1.0).wait(200).pause().end().session()
+
+
+def _seek_past_furthest() -> SessionInput:
+    s = Script().play().wait(300)
+    return s.seek(s.pos + 600).wait(200).pause().end().session()
+
+
+def _hidden_jump_playing() -> SessionInput:
+    s = Script().play().wait(300).jump(120).wait(200)
+    return s.pause().end().session()
+
+
+def _hidden_jump_paused() -> SessionInput:
+    s = Script().play().wait(300).pause().wait(20).jump(300)
+    return s.play().wait(200).pause().end().session()
+
+
+def _hidden_speed() -> SessionInput:
+    return Script(speed=1.25).play().wait(400).pause().end().session()
+
+
+def _complete_early() -> SessionInput:
+    return watch(600).complete().end().session()
+
+
+def _hidden_playback() -> SessionInput:
+    return watch(300).hide().wait(60).show().wait(200).pause().end().session()
+
+
+def _blurred_playback() -> SessionInput:
+    return watch(300).blur().wait(90).focus().wait(200).pause().end().session()
+
+
+def _throttled_heartbeats() -> SessionInput:
+    s = watch(300)
+    s.wait(600, heartbeat=60)  # a background tab whose client hides it: timers throttled
+    return s.wait(100).pause().end().session()
+
+
+def _overlap(other: tuple[float, float]) -> Callable[[], SessionInput]:
+    def build() -> SessionInput:
+        s = watch(600).pause().end()
+        return s.session(others=(OtherSession("other", (other,)),))
+    return build
+
+
+def _no_popups() -> SessionInput:
+    return watch(600).pause().end().session(confirm_every=None)
+
+
+def _expired(pause_during: bool) -> Callable[[], SessionInput]:
+    def build() -> SessionInput:
+        s = watch(100)
+        issued = s.t
+        if pause_during:
+            s.pause().wait(70).play()
+        s.wait(150).pause().end()
+        c = Challenge("x", "confirm", issued, issued + 60, None, "expired", 100.0)
+        return s.session(challenges=(c,))
+    return build
+
+
+def _no_liveness() -> SessionInput:
+    return watch(300).pause().end().session(liveness=False)
+
+
+def _photos(*outcomes: tuple[str, float | None]) -> Callable[[], SessionInput]:
+    def build() -> SessionInput:
+        s = watch(300).pause().end()
+        at = T0 + 150
+        passed = any(o == "match" for o, _ in outcomes[:3])
+        c = Challenge("pc", "photo", at, at + 60, at + 10, "passed" if passed else "failed", 150)
+        ps = tuple(PhotoOutcome(f"p{i}", "pc", at + i, o, d) for i, (o, d) in enumerate(outcomes))
+        return s.session(challenges=(c,), photos=ps)
+    return build
+
+
+def _order(prior: PriorLesson | None) -> Callable[[], SessionInput]:
+    def build() -> SessionInput:
+        priors = {} if prior is None else {"L1": prior}
+        return watch(300).pause().end().session(priors=priors)
+    return build
+
+
+def _no_photo_class_hour() -> SessionInput:
+    return watch(LESSON.duration_s).complete().end().session(photo=False)
+
+
+def _uploaded_at_end() -> SessionInput:
+    s = watch(1200).pause().end()
+    last = s.t + 5
+    s.events = [e.__class__(e.seq, e.type, e.client_ts, last, e.position, e.from_pos, e.to_pos,
+                            e.rate, e.visible, e.focused, e.state) for e in s.events]
+    return s.session()
+
+
+CASES: list[tuple[str, Callable[[], SessionInput], set[str]]] = [
+    ("honest", _honest, set()),
+    ("honest_complete_lesson", _complete_lesson, set()),
+    ("honest_noise", _honest_with_noise, set()),
+    ("lost_heartbeats", _lost_heartbeats, set()),
+    ("slow_rate", _slow_rate, set()),
+    ("rate_1.25", _rate_125, {"FAST_FORWARD"}),
+    ("rate_misclick_within_grace", _rate_misclick, set()),
+    ("seek_past_furthest", _seek_past_furthest, {"FAST_FORWARD"}),
+    ("hidden_jump_playing", _hidden_jump_playing, {"FAST_FORWARD"}),
+    ("hidden_jump_paused", _hidden_jump_paused, {"FAST_FORWARD"}),
+    ("hidden_speed_1.25", _hidden_speed, {"FAST_FORWARD"}),
+    ("complete_without_coverage", _complete_early, {"FAST_FORWARD"}),
+    ("hidden_playback", _hidden_playback, {"MULTI_WINDOW"}),
+    ("blurred_playback", _blurred_playback, {"MULTI_WINDOW"}),
+    ("throttled_heartbeats", _throttled_heartbeats, {"MULTI_WINDOW"}),
+    ("overlapping_session", _overlap((T0 + 100, T0 + 400)), {"MULTI_WINDOW"}),
+    ("adjacent_session", _overlap((T0 - 2000, T0 + 5)), set()),
+    ("no_popups", _no_popups, {"POPUP_GAP"}),
+    ("expired_while_playing", _expired(False), {"POPUP_GAP"}),
+    ("expired_while_paused", _expired(True), set()),
+    ("no_liveness", _no_liveness, {"FACE_LIVENESS"}),
+    ("spoof", _photos(("spoof", 0.4)), {"FACE_LIVENESS"}),
+    ("bad_frame_then_match", _photos(("poor_quality", None), ("match", 0.4)), set()),
+    ("certain_mismatch", _photos(("mismatch", 0.9)), {"FACE_LIVENESS"}),
+    ("borderline_mismatch_then_match", _photos(("mismatch", 0.62), ("match", 0.5)), set()),
+    ("no_face_thrice", _photos(("no_face", None), ("no_face", None), ("no_face", None)),
+     {"FACE_LIVENESS"}),
+    ("multiple_faces_then_nothing", _photos(("multiple_faces", None), ("no_face", None),
+                                            ("poor_quality", None)), {"FACE_LIVENESS"}),
+    ("order_ok", _order(PriorLesson("L1", "valid", T0 - 100)), set()),
+    ("order_never_studied", _order(None), {"LESSON_ORDER"}),
+    ("order_completed_later", _order(PriorLesson("L1", "valid", T0 + 5000)), {"LESSON_ORDER"}),
+    ("order_earlier_invalid", _order(PriorLesson("L1", "invalid", T0 - 100)),
+     {"LESSON_ORDER"}),
+    ("class_hour_without_photo", _no_photo_class_hour, {"RANDOM_PHOTO"}),
+    ("uploaded_at_end", _uploaded_at_end, {"LATE_TELEMETRY"}),
+]
+
+
+@pytest.mark.parametrize(("build", "expected"), [pytest.param(b, e, id=n) for n, b, e in CASES])
+def test_rule_samples(build: Callable[[], SessionInput], expected: set[str],
+                      policy: Policy) -> None:
+    verdict = evaluate(build(), policy)
+    assert set(verdict.rules_broken) == expected, [v.detail for v in verdict.violations]
+    assert verdict.status == ("invalid" if expected else "valid"), verdict.pending_reasons
+
+
+def test_violation_points_at_the_trouble(policy: Policy) -> None:
+    s = Script().play().wait(300)
+    jump_at = s.t
+    verdict = evaluate(s.jump(120).wait(200).pause().end().session(), policy)
+    (v,) = verdict.violations
+    assert v.rule == "FAST_FORWARD"
+    assert v.at <= jump_at + 10 and v.until >= jump_at
+    assert v.evidence and "lead_s" in v.evidence[0]
+
+
+def test_invalid_session_credits_nothing_but_keeps_coverage(policy: Policy) -> None:
+    verdict = evaluate(_hidden_playback(), policy)
+    assert verdict.status == "invalid"
+    assert verdict.credited_seconds == 0
+    assert verdict.covered and verdict.covered[0][1] > 500
+
+
+def test_pending_while_earlier_lesson_pending(policy: Policy) -> None:
+    verdict = evaluate(_order(PriorLesson("L1", "pending", T0 - 100))(), policy)
+    assert verdict.status == "pending"
+    assert any("LESSON_ORDER" in r for r in verdict.pending_reasons)
+
+
+def test_open_session_is_pending_until_idle(policy: Policy) -> None:
+    s = watch(600)
+    session = s.session(ended=False)
+    assert evaluate(session, policy, now=s.t + 10).status == "pending"
+    assert evaluate(session, policy, now=s.t + policy.idle_timeout_s + 1).status == "valid"
+
+
+def test_unanswered_challenge_pending_until_expiry(policy: Policy) -> None:
+    s = watch(100)
+    issued = s.t
+    s.wait(20)
+    c = Challenge("x", "confirm", issued, issued + 60, None, "pending", 100.0)
+    session = s.session(challenges=(c,), ended=False)
+    assert evaluate(session, policy, now=issued + 30).status == "pending"
+    s.wait(60)
+    late = s.session(challenges=(c,), ended=False)
+    assert "POPUP_GAP" in evaluate(late, policy, now=issued + 90).rules_broken
+
+
+def test_verdict_is_json_ready(policy: Policy) -> None:
+    import json
+
+    data = evaluate(_hidden_playback(), policy).to_dict()
+    assert json.loads(json.dumps(data)) == data
+    assert data["policy_id"] == "henan-2021" and data["policy_version"] == policy.version
+    assert data["violations"][0]["rule"] == "MULTI_WINDOW"
