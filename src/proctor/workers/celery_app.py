@@ -6,15 +6,34 @@ the API process never does).
 
 from __future__ import annotations
 
+import threading
+
 from celery import Celery
 from kombu import Queue
 
 from proctor.config import Settings, get_settings
 
 celery_app = Celery("proctor", include=["proctor.workers.tasks"])
+_current: dict[str, Settings] = {}
+
+
+def task_settings() -> Settings:
+    """The settings tasks run with: those the app (or the worker) was configured with."""
+    return _current.get("settings") or get_settings()
+
+
+def _forget_connections() -> None:
+    """Celery caches its broker pool and result backend on first use; a reconfigured app (tests,
+    `proctor` commands switching databases) must not keep talking to the old ones."""
+    celery_app._pool = None  # dropped, not closed: a producer may still hold it briefly
+    celery_app.__dict__.pop("amqp", None)
+    celery_app._backend_cache = None
+    celery_app._local = threading.local()
 
 
 def configure(settings: Settings) -> Celery:
+    _forget_connections()
+    _current["settings"] = settings
     eager = not settings.broker_url
     celery_app.conf.update(
         broker_url=settings.broker_url or "memory://",
@@ -22,7 +41,9 @@ def configure(settings: Settings) -> Celery:
                                                    (settings.broker_url or "").startswith("redis")
                                                    else None),
         task_always_eager=eager,
-        task_eager_propagates=True,
+        # In-process, a failing task must not fail the request that already committed its data;
+        # its error is logged and the work can be redone (e.g. `proctor reevaluate`).
+        task_eager_propagates=False,
         task_default_queue="default",
         task_queues=(Queue("default"), Queue("vision")),
         task_routes={"proctor.vision.*": {"queue": "vision"}},

@@ -7,10 +7,9 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
-from proctor.config import get_settings
 from proctor.storage.db import engine_for, session_factory, unit_of_work, utcnow
 from proctor.storage.replay import purge_receipts
-from proctor.workers.celery_app import celery_app
+from proctor.workers.celery_app import celery_app, task_settings
 
 # Called with (unit of work, Evaluated) when a stored verdict's status changes (callbacks).
 VERDICT_HOOKS: list[Callable[[Any, Any], None]] = []
@@ -18,14 +17,14 @@ VERDICT_HOOKS: list[Callable[[Any, Any], None]] = []
 
 def task_uow():  # type: ignore[no-untyped-def]
     """A unit of work on the configured database, for use in tasks."""
-    return unit_of_work(session_factory(engine_for(get_settings().database_url)))
+    return unit_of_work(session_factory(engine_for(task_settings().database_url)))
 
 
 @celery_app.task(name="proctor.maintenance.purge_receipts")
 def purge_webhook_receipts() -> int:
     """Forget webhook-ids older than twice the timestamp tolerance (they are refused anyway)."""
     with task_uow() as uow:
-        return purge_receipts(uow, older_than_s=2 * get_settings().timestamp_tolerance_s)
+        return purge_receipts(uow, older_than_s=2 * task_settings().timestamp_tolerance_s)
 
 
 @celery_app.task(name="proctor.evaluate_session", autoretry_for=(OperationalError,),
@@ -36,7 +35,7 @@ def evaluate_session_task(session_id: str) -> str:
     from proctor.services.policies import policy_for
     from proctor.storage.tables import StudySession
 
-    settings = get_settings()
+    settings = task_settings()
     with task_uow() as uow:
         done = evaluate_session(uow, session_id=session_id, policy=policy_for(settings), now=utcnow())
         if done.changed:
@@ -58,7 +57,7 @@ def evaluate_idle_sessions() -> int:
     from proctor.storage.repositories.evidence import open_idle_sessions
     from proctor.storage.tables import StudySession
 
-    policy = policy_for(get_settings())
+    policy = policy_for(task_settings())
     now = utcnow()
     with task_uow() as uow:
         idle = open_idle_sessions(uow.session, now - timedelta(seconds=policy.idle_timeout_s))
