@@ -163,7 +163,7 @@ def build_timeline(
                 rate = e.rate
             if e.visible is not None:
                 hidden = not e.visible
-            if e.focused is not None:
+            if e.focused is not None and not hidden:  # a hidden page is unfocused anyway
                 blurred = not e.focused
             if p is not None:
                 if playing:
