@@ -14,7 +14,9 @@ def _record(sid: str, verdict: Verdict, start: float) -> SessionRecord:
 
 def test_whole_lesson_in_one_sitting_is_valid(policy: Policy) -> None:
     v = evaluate(watch(LESSON.duration_s).complete().end().session(), policy)
-    assert v.status == "valid" and v.completed and v.photos_kept == 1
+    assert v.status == "valid"
+    assert v.completed
+    assert v.photos_kept == 1
     result = aggregate_lesson(LESSON, [_record("a", v, T0)], policy)
     assert result.status == "valid"
     assert result.credited_class_hours == LESSON.class_hours
@@ -40,7 +42,8 @@ def test_two_sittings_add_up(policy: Policy) -> None:
 def test_half_a_lesson_is_incomplete(policy: Policy) -> None:
     v = evaluate(watch(600).pause().end().session(), policy)
     result = aggregate_lesson(LESSON, [_record("a", v, T0)], policy)
-    assert result.status == "incomplete" and result.credited_class_hours == 0
+    assert result.status == "incomplete"
+    assert result.credited_class_hours == 0
     assert result.credited_seconds > 500
 
 
@@ -59,7 +62,8 @@ def test_course_hours_and_priors(policy: Policy) -> None:
     v = evaluate(watch(LESSON.duration_s).complete().end().session(), policy)
     results = {LESSON.id: aggregate_lesson(LESSON, [_record("a", v, T0)], policy)}
     credit = course_credit(course, results)
-    assert credit.credited_class_hours == 1.0 and not credit.complete
+    assert credit.credited_class_hours == 1.0
+    assert not credit.complete
     assert credit.lessons[0].status == "incomplete"
     priors = prior_lessons(list(results.values()))
     assert priors[LESSON.id].status == "valid"

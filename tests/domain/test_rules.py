@@ -205,15 +205,18 @@ def test_violation_points_at_the_trouble(policy: Policy) -> None:
     verdict = evaluate(s.jump(120).wait(200).pause().end().session(), policy)
     (v,) = verdict.violations
     assert v.rule == "FAST_FORWARD"
-    assert v.at <= jump_at + 10 and v.until >= jump_at
-    assert v.evidence and "lead_s" in v.evidence[0]
+    assert v.at <= jump_at + 10
+    assert v.until >= jump_at
+    assert v.evidence
+    assert "lead_s" in v.evidence[0]
 
 
 def test_invalid_session_credits_nothing_but_keeps_coverage(policy: Policy) -> None:
     verdict = evaluate(_hidden_playback(), policy)
     assert verdict.status == "invalid"
     assert verdict.credited_seconds == 0
-    assert verdict.covered and verdict.covered[0][1] > 500
+    assert verdict.covered
+    assert verdict.covered[0][1] > 500
 
 
 def test_pending_while_earlier_lesson_pending(policy: Policy) -> None:
@@ -246,5 +249,6 @@ def test_verdict_is_json_ready(policy: Policy) -> None:
 
     data = evaluate(_hidden_playback(), policy).to_dict()
     assert json.loads(json.dumps(data)) == data
-    assert data["policy_id"] == "henan-2021" and data["policy_version"] == policy.version
+    assert data["policy_id"] == "henan-2021"
+    assert data["policy_version"] == policy.version
     assert data["violations"][0]["rule"] == "MULTI_WINDOW"

@@ -22,7 +22,8 @@ def test_no_planned_gap_exceeds_the_bound(policy: Policy, lesson: Lesson) -> Non
     for seed in range(500):
         plan = plan_session(random.Random(seed), policy, lesson)
         moments = [m.at_playback_s for m in plan.moments]
-        assert plan.moments[0].kind == "liveness" and moments[0] == 0.0
+        assert plan.moments[0].kind == "liveness"
+        assert moments[0] == 0.0
         assert moments == sorted(moments)
         assert moments[-1] >= plan.horizon_s
         assert max(b - a for a, b in zip(moments, moments[1:], strict=False)) <= bound + 1e-9
@@ -74,26 +75,34 @@ def test_due_sequence(policy: Policy) -> None:
     plan = plan_session(random.Random(7), policy, LESSON)
     t = 1000.0
     due = due_challenge(plan, [], 0.0, t, policy)
-    assert due is not None and due.kind == "liveness" and due.plan_index == 0
+    assert due is not None
+    assert due.kind == "liveness"
+    assert due.plan_index == 0
     pending_live = _issue(0, "liveness", t, 0.0, "pending")
     assert due_challenge(plan, [pending_live], 0.0, t + 5, policy) is None  # one at a time
     issued = [_issue(0, "liveness", t, 0.0)]
     first = plan.moments[1]
     assert due_challenge(plan, issued, first.at_playback_s - 1, t + 100, policy) is None
     due = due_challenge(plan, issued, first.at_playback_s, t + 100, policy)
-    assert due is not None and due.plan_index == 1 and due.kind == first.kind
+    assert due is not None
+    assert due.plan_index == 1
+    assert due.kind == first.kind
 
 
 def test_failed_photo_is_retried_and_failed_liveness_blocks(policy: Policy) -> None:
     plan = plan_session(random.Random(3), policy, LESSON)
     live_failed = [_issue(0, "liveness", 0.0, 0.0, "failed")]
     due = due_challenge(plan, live_failed, 50.0, 100.0, policy)
-    assert due is not None and due.kind == "liveness" and due.plan_index is None
+    assert due is not None
+    assert due.kind == "liveness"
+    assert due.plan_index is None
     photo = next(m for m in plan.moments if m.kind == "photo")
     issued = [_issue(0, "liveness", 0.0, 0.0),
               _issue(photo.index, "photo", 500.0, photo.at_playback_s, "expired")]
     due = due_challenge(plan, issued, photo.at_playback_s + 70, 600.0, policy)
-    assert due is not None and due.kind == "photo" and due.plan_index is None
+    assert due is not None
+    assert due.kind == "photo"
+    assert due.plan_index is None
 
 
 def test_safety_confirm_when_playback_runs_past_the_plan(policy: Policy) -> None:
@@ -101,4 +110,6 @@ def test_safety_confirm_when_playback_runs_past_the_plan(policy: Policy) -> None
     issued = [_issue(m.index, m.kind, m.at_playback_s, m.at_playback_s) for m in plan.moments]
     beyond = plan.horizon_s + 10 * policy.popup_max_gap_s
     due = due_challenge(plan, issued, beyond, beyond, policy)
-    assert due is not None and due.kind == "confirm" and due.plan_index is None
+    assert due is not None
+    assert due.kind == "confirm"
+    assert due.plan_index is None
