@@ -94,6 +94,13 @@ def _throttled_heartbeats() -> SessionInput:
     return s.wait(100).pause().end().session()
 
 
+def _flicker() -> SessionInput:
+    s = watch(300)
+    for _ in range(60):  # hidden 12 s, visible 3 s: each stretch within tolerance
+        s.hide().wait(12).show().wait(3)
+    return s.wait(100).pause().end().session()
+
+
 def _overlap(other: tuple[float, float]) -> Callable[[], SessionInput]:
     def build() -> SessionInput:
         s = watch(600).pause().end()
@@ -167,6 +174,7 @@ CASES: list[tuple[str, Callable[[], SessionInput], set[str]]] = [
     ("hidden_playback", _hidden_playback, {"MULTI_WINDOW"}),
     ("blurred_playback", _blurred_playback, {"MULTI_WINDOW"}),
     ("throttled_heartbeats", _throttled_heartbeats, {"MULTI_WINDOW"}),
+    ("flickering_hidden", _flicker, {"MULTI_WINDOW"}),
     ("overlapping_session", _overlap((T0 + 100, T0 + 400)), {"MULTI_WINDOW"}),
     ("adjacent_session", _overlap((T0 - 2000, T0 + 5)), set()),
     ("no_popups", _no_popups, {"POPUP_GAP"}),
