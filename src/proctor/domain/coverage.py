@@ -15,21 +15,32 @@ def covered_intervals(marks: Sequence[Mark], policy: Policy, duration: float) ->
     stretches with no event for longer than ``unverified_gap_s``."""
     max_rate = policy.max_rate
     gap_s = policy.unverified_gap_s
+    join = policy.coverage_join_s
     pieces: list[Interval] = []
-    append = pieces.append
-    prev: Mark | None = None
-    for mark in marks:
-        if prev is not None:
-            t0, p0, _, run0, late0 = prev
-            t1, p1, _, run1, late1 = mark
-            if run0 == run1 and not late0 and not late1:
-                dt = t1 - t0
-                adv = p1 - p0
-                if adv > 0 and 0 < dt <= gap_s:
-                    limit = dt * max_rate
-                    append((p0, p0 + (adv if adv < limit else limit)))
-        prev = mark
-    return union(pieces, join=policy.coverage_join_s, lo=0.0, hi=duration)
+    # merge on the fly: honest playback makes each piece start where the last one ended
+    cur_a = cur_b = 0.0
+    have = False
+    t0 = p0 = 0.0
+    run0 = -1
+    late0 = True
+    for t1, p1, _seq, run1, late1 in marks:
+        if run0 == run1 and not late0 and not late1:
+            dt = t1 - t0
+            adv = p1 - p0
+            if adv > 0 and 0 < dt <= gap_s:
+                limit = dt * max_rate
+                end = p0 + (adv if adv < limit else limit)
+                if have and cur_a <= p0 <= cur_b + join:
+                    if end > cur_b:
+                        cur_b = end
+                else:
+                    if have:
+                        pieces.append((cur_a, cur_b))
+                    cur_a, cur_b, have = p0, end, True
+        t0, p0, run0, late0 = t1, p1, run1, late1
+    if have:
+        pieces.append((cur_a, cur_b))
+    return union(pieces, join=join, lo=0.0, hi=duration)
 
 
 def union(

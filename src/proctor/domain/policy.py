@@ -50,6 +50,7 @@ class Policy:
     blur_tolerance_s: float = _in("focus")
     unfocused_max_share: float = _in("focus")
     unfocused_share_min_s: float = _in("focus")
+    unfocused_share_window_s: float = _in("focus")
     throttled_heartbeat_gap_s: float = _in("focus")
     overlap_tolerance_s: float = _in("focus")
 
@@ -148,6 +149,8 @@ def _check_ranges(v: dict[str, Any]) -> list[str]:
             problems.append(f"{name} must not be negative")
     if not 0 < v["completion_coverage"] <= 1:
         problems.append("completion_coverage must be in (0, 1]")
+    if v["unfocused_share_window_s"] <= 0:
+        problems.append("unfocused_share_window_s must be positive")
     if not 0 < v["unfocused_max_share"] <= 1:
         problems.append("unfocused_max_share must be in (0, 1]")
     if v["scheduler_min_gap_s"] >= v["popup_max_gap_s"] - v["scheduler_margin_s"]:

@@ -96,6 +96,7 @@ def build_timeline(
 ) -> Timeline:
     evs = dedupe_sorted(events)
     offset = clock_offset(evs)
+    last_server = max([e.server_ts for e in evs]) if evs else None
     max_rate = policy.max_rate
     fast_rate = max_rate + policy.rate_tolerance
     late_s = policy.late_telemetry_s
@@ -145,14 +146,17 @@ def build_timeline(
             dt = t - t_prev
             if dt > 0:
                 played += dt
-                flags = (hidden, blurred, late, dt > throttle_s)
-                if flags == cur_flags and cur_t1 == t_prev:
+                throttled = dt > throttle_s
+                if (cur_t1 == t_prev and cur_flags is not None and hidden is cur_flags[0]
+                        and blurred is cur_flags[1] and late is cur_flags[2]
+                        and throttled is cur_flags[3]):
                     cur_t1 = t
                     cur_seq1 = seq
                 else:
                     if cur_flags is not None:
                         span_append((cur_t0, cur_t1, *cur_flags, cur_seq0, cur_seq1))
-                    cur_t0, cur_t1, cur_flags, cur_seq0, cur_seq1 = t_prev, t, flags, seq_prev, seq
+                    cur_flags = (hidden, blurred, late, throttled)
+                    cur_t0, cur_t1, cur_seq0, cur_seq1 = t_prev, t, seq_prev, seq
                 if rate > fast_rate:
                     fast_rates.append((t_prev, t, rate, seq_prev))
             pos += dt * (rate if rate < max_rate else max_rate)  # estimate until observed
@@ -163,13 +167,16 @@ def build_timeline(
                 rate = e.rate
             if e.visible is not None:
                 hidden = not e.visible
-            if e.focused is not None:
+            if e.focused is not None and not hidden:  # a hidden page is unfocused anyway
                 blurred = not e.focused
             if p is not None:
                 if playing:
                     mark_append((t, p, seq, run, late))
-                    furthest = _advance_furthest(furthest, mark_p, p, t - mark_t, max_rate,
-                                                 resume_slack)
+                    # inlined _advance_furthest (the hot path)
+                    bound = mark_p + (t - mark_t) * max_rate + resume_slack
+                    reach = p if p < bound else bound
+                    if reach > furthest:
+                        furthest = reach
                     mark_t, mark_p = t, p
                 elif have_pos and p != pos:
                     moved = p - pos
@@ -271,7 +278,7 @@ def build_timeline(
         played_s=played,
         ended=ended,
         event_count=len(evs),
-        last_server_ts=max([e.server_ts for e in evs]) if evs else None,
+        last_server_ts=last_server,
         seq_gaps=(evs[-1].seq - evs[0].seq + 1 - len(evs)) if evs else 0,
     )
 

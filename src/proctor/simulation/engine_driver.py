@@ -143,6 +143,14 @@ def _sitting(b: Behaviour, sid: str, lesson: Lesson, start_t: float, policy: Pol
 
 
 def simulate_one(b: Behaviour, index: int, policy: Policy, rng: random.Random) -> SimResult:
+    session = session_input_for(b, index, policy, rng)
+    now = (session.ended_at or 0.0) + policy.challenge_expiry_s + 1
+    return SimResult(b.name, b.expect, evaluate(session, policy, now=now), len(session.events))
+
+
+def session_input_for(b: Behaviour, index: int, policy: Policy,
+                      rng: random.Random) -> SessionInput:
+    """Act out one sitting of ``b`` and gather what the service would hand the engine."""
     course = _course(rng)
     lesson = course.lessons[rng.randrange(1, len(course.lessons))]
     start_t = BASE_T + index * 20_000.0
@@ -163,9 +171,7 @@ def simulate_one(b: Behaviour, index: int, policy: Policy, rng: random.Random) -
     if b.out_of_order:
         skipped = earlier[-1].id
         priors[skipped] = PriorLesson(skipped, "incomplete", None)
-    verdict = evaluate(_input(run, course, start_t, others, priors), policy,
-                       now=run.script.closed_at + policy.challenge_expiry_s + 1)
-    return SimResult(b.name, b.expect, verdict, len(run.events))
+    return _input(run, course, start_t, others, priors)
 
 
 def _input(run: _Run, course: Course, start_t: float, others: list[OtherSession],

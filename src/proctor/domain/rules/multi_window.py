@@ -59,22 +59,44 @@ def blurred_playback(ctx: RuleContext) -> Findings:
 
 
 def unfocused_share(ctx: RuleContext) -> Findings:
-    """Many short hidden/unfocused stretches add up (an evasion of the per-stretch limit)."""
+    """Many short hidden/unfocused stretches add up (an evasion of the per-stretch limits):
+    in any block of ``unfocused_share_window_s`` of playback, more than
+    ``unfocused_max_share`` of it (and at least ``unfocused_share_min_s``) unfocused."""
     out = Findings()
     pol = ctx.policy
-    total = 0.0
-    first = last = None
+    window = pol.unfocused_share_window_s
+    fill = unfocused = 0.0
+    block_t0: float | None = None
+    worst: list[tuple[float, float, float, float]] = []  # (t0, t1, unfocused, fill)
+
+    def close(t1: float) -> None:
+        if block_t0 is not None and unfocused >= pol.unfocused_share_min_s \
+                and unfocused > pol.unfocused_max_share * fill:
+            worst.append((block_t0, t1, unfocused, fill))
+
     for t0, t1, hidden, blurred, _late, throttled, _s0, _s1 in ctx.timeline.spans:
-        if hidden or blurred or throttled:
-            total += t1 - t0
-            first = t0 if first is None else first
-            last = t1
-    played = ctx.timeline.played_s
-    if first is not None and last is not None and total >= pol.unfocused_share_min_s \
-            and total > pol.unfocused_max_share * played:
-        out.flag(MULTI_WINDOW, first, last,
-                 f"{total:.0f} s of {played:.0f} s played hidden or unfocused",
-                 [{"unfocused_s": round(total, 3), "played_s": round(played, 3)}])
+        off = hidden or blurred or throttled
+        at = t0
+        left = t1 - t0
+        while left > 0:
+            if block_t0 is None:
+                block_t0 = at
+            take = min(left, window - fill)
+            fill += take
+            if off:
+                unfocused += take
+            at += take
+            left -= take
+            if fill >= window:
+                close(at)
+                fill = unfocused = 0.0
+                block_t0 = None
+    if block_t0 is not None:
+        close(ctx.timeline.spans[-1][1])
+    for t0, t1, off_s, fill_s in worst:
+        out.flag(MULTI_WINDOW, t0, t1,
+                 f"{off_s:.0f} s of {fill_s:.0f} s of playback hidden or unfocused",
+                 [{"unfocused_s": round(off_s, 3), "playback_s": round(fill_s, 3)}])
     return out
 
 

@@ -1,0 +1,69 @@
+"""Lesson status from session verdicts, and course class hours."""
+
+from __future__ import annotations
+
+from proctor.domain.engine import aggregate_lesson, course_credit, evaluate, prior_lessons
+from proctor.domain.model import Course, Lesson, SessionRecord, Verdict
+from proctor.domain.policy import Policy
+from tests.domain.script import LESSON, T0, Script, watch
+
+
+def _record(sid: str, verdict: Verdict, start: float) -> SessionRecord:
+    return SessionRecord(sid, start, start + 100, verdict)
+
+
+def test_whole_lesson_in_one_sitting_is_valid(policy: Policy) -> None:
+    v = evaluate(watch(LESSON.duration_s).complete().end().session(), policy)
+    assert v.status == "valid"
+    assert v.completed
+    assert v.photos_kept == 1
+    result = aggregate_lesson(LESSON, [_record("a", v, T0)], policy)
+    assert result.status == "valid"
+    assert result.credited_class_hours == LESSON.class_hours
+    assert abs(result.credited_seconds - LESSON.duration_s) < 1
+
+
+def test_two_sittings_add_up(policy: Policy) -> None:
+    half = LESSON.duration_s / 2
+    first = evaluate(watch(half).pause().end().session(), policy)
+    s2 = Script(pos=half).play().wait(half).complete().end()
+    second_input = s2.session()
+    second_input = second_input.__class__(
+        **{**{k: getattr(second_input, k) for k in second_input.__slots__},  # type: ignore[attr-defined]
+           "prior_covered": first.covered})
+    second = evaluate(second_input, policy)
+    assert first.status == second.status == "valid", second.violations
+    records = [_record("a", first, T0), _record("b", second, T0 + 5000)]
+    result = aggregate_lesson(LESSON, records, policy)
+    assert result.status == "valid", result.reasons
+    assert result.completed_at == T0 + 5100
+
+
+def test_half_a_lesson_is_incomplete(policy: Policy) -> None:
+    v = evaluate(watch(600).pause().end().session(), policy)
+    result = aggregate_lesson(LESSON, [_record("a", v, T0)], policy)
+    assert result.status == "incomplete"
+    assert result.credited_class_hours == 0
+    assert result.credited_seconds > 500
+
+
+def test_an_invalid_sitting_taints_the_lesson(policy: Policy) -> None:
+    good = evaluate(watch(LESSON.duration_s).complete().end().session(), policy)
+    bad = evaluate(watch(300).hide().wait(120).show().pause().end().session(), policy)
+    result = aggregate_lesson(LESSON, [_record("a", good, T0), _record("b", bad, T0 + 9000)],
+                              policy)
+    assert result.status == "invalid"
+    assert result.reasons == ("invalid session: MULTI_WINDOW",)
+
+
+def test_course_hours_and_priors(policy: Policy) -> None:
+    other = Lesson("L1", 1, 2500.0, 1.0)
+    course = Course("C", (other, LESSON), 2.0)
+    v = evaluate(watch(LESSON.duration_s).complete().end().session(), policy)
+    results = {LESSON.id: aggregate_lesson(LESSON, [_record("a", v, T0)], policy)}
+    credit = course_credit(course, results)
+    assert credit.credited_class_hours == 1.0
+    assert not credit.complete
+    assert credit.lessons[0].status == "incomplete"
+    priors = prior_lessons(list(results.values()))
+    assert priors[LESSON.id].status == "valid"
