@@ -62,8 +62,13 @@ class LivenessPolicy:
     # frames are as the camera saw them (not mirrored like a selfie preview); a client that
     # sends mirrored frames sets this and left/right swap
     mirrored: bool = False
-    # consecutive frames differing by less than this (mean grey level on 64×64) are frozen
-    min_motion: float = 0.6
+    # consecutive frames differing by less than this (mean grey level on 64×64) are frozen:
+    # re-encoded copies of one still measured 0.05–0.5 (up to ~1 on 150 px chips), real
+    # bursts of the clip 7.5 and more; a learner sitting very still is the open question
+    min_motion: float = 1.0
+    # frames without a face tolerated in a burst (motion blur, a hand): one bad frame must
+    # not fail a learner. Another person or a second face is never tolerated.
+    max_missing_frames: int = 1
     match: MatchPolicy = field(default_factory=MatchPolicy)
 
 
@@ -229,7 +234,7 @@ def check_active(
     if any(s.faces > 1 for s in signals):
         reasons += [f"multiple_faces:frame={i}" for i, s in enumerate(signals) if s.faces > 1]
         return result(Outcome.MULTIPLE_FACES)
-    if any(s.faces == 0 for s in signals):
+    if sum(s.faces == 0 for s in signals) > policy.max_missing_frames:
         reasons += [f"no_face:frame={i}" for i, s in enumerate(signals) if s.faces == 0]
         return result(Outcome.NO_FACE)
     if motion and max(motion) < policy.min_motion:
