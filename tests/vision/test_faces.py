@@ -1,0 +1,165 @@
+"""Face verification on the real shared photos: accuracy at the policy threshold, and each
+outcome code produced by a real image that causes it."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from tests.vision.conftest import load
+
+from proctor.bench import _attacks as attacks
+from proctor.bench._faces_data import identity_photos
+from proctor.vision.decode import decode_image
+from proctor.vision.faces import (
+    MatchPolicy,
+    Outcome,
+    template_from_bytes,
+    template_to_bytes,
+)
+
+pytestmark = pytest.mark.face
+POLICY = MatchPolicy()
+
+
+@pytest.fixture(scope="session")
+def obama_template(engine) -> np.ndarray:
+    enrolment = engine.enrol(load("ageitgey/examples/obama.jpg"))
+    assert enrolment.ok, enrolment.reasons
+    return enrolment.template
+
+
+@pytest.fixture(scope="session")
+def encodings(engine):
+    """(person, encoding) of every identity photo; the largest face for LFW's crowded crops."""
+    out = []
+    for photo in identity_photos():
+        rgb = decode_image(photo.path.read_bytes(), max_bytes=64 * 1024 * 1024).rgb
+        faces = engine.detect(rgb, POLICY)
+        assert faces, f"no face found in {photo.path}"
+        out.append((photo.person, engine.encode(rgb, faces[0])))
+    return out
+
+
+def test_genuine_pairs_match_and_impostors_do_not(encodings):
+    genuine, impostor = [], []
+    for (p1, e1), (p2, e2) in itertools.combinations(encodings, 2):
+        (genuine if p1 == p2 else impostor).append(float(np.linalg.norm(e1 - e2)))
+    genuine_arr, impostor_arr = np.array(genuine), np.array(impostor)
+    assert len(genuine) > 400
+    assert len(impostor) > 4000
+    fnmr = float((genuine_arr > POLICY.match_distance).mean())
+    fmr = float((impostor_arr <= POLICY.match_distance).mean())
+    assert fnmr <= 0.01, f"false non-match rate {fnmr:.2%}"
+    assert fmr <= 0.001, f"false match rate {fmr:.3%}"
+
+
+def test_chinese_faces_stay_apart(encodings):
+    """Yao Ming and Zhao Wei: the only East Asian identities in the data (10 photos)."""
+    yao = [e for p, e in encodings if p == "Yao_Ming"]
+    zhao = [e for p, e in encodings if p == "Vicki_ZhaoWei"]
+    cross = [float(np.linalg.norm(a - b)) for a in yao for b in zhao]
+    within = [float(np.linalg.norm(a - b)) for a, b in itertools.combinations(yao, 2)]
+    assert min(cross) > POLICY.match_distance
+    assert np.mean(np.array(within) <= POLICY.match_distance) >= 0.95
+
+
+def test_match(engine, obama_template):
+    result = engine.verify(load("ageitgey/examples/obama2.jpg"), obama_template)
+    assert result.outcome is Outcome.MATCH
+    assert result.distance is not None
+    assert result.distance < POLICY.match_distance
+    assert result.live_score is not None
+
+
+def test_mismatch_is_another_person(engine, obama_template):
+    result = engine.verify(load("ageitgey/examples/biden.jpg"), obama_template)
+    assert result.outcome is Outcome.MISMATCH
+    assert result.distance > POLICY.match_distance
+    assert result.reasons[0].startswith("distance_above_threshold")
+
+
+def test_no_face_in_a_dog_photo(engine, obama_template):
+    result = engine.verify(load("dlib/examples/faces/dogs.jpg"), obama_template)
+    assert result.outcome is Outcome.NO_FACE
+    assert result.distance is None
+
+
+def test_no_face_in_a_crop_without_face(engine, obama_template):
+    rgb = load("ageitgey/examples/obama.jpg")
+    result = engine.verify(np.ascontiguousarray(rgb[700:, :]), obama_template)  # suit and desk
+    assert result.outcome is Outcome.NO_FACE
+
+
+@pytest.mark.parametrize(
+    "photo",
+    [
+        "ageitgey/examples/knn_examples/test/obama_and_biden.jpg",
+        "ageitgey/examples/knn_examples/test/kit_with_rose.jpg",
+        "ageitgey/examples/two_people.jpg",
+    ],
+)
+def test_multiple_faces_in_group_photos(engine, obama_template, photo):
+    result = engine.verify(load(photo), obama_template)
+    assert result.outcome is Outcome.MULTIPLE_FACES
+    assert len(result.faces) >= 2
+
+
+@pytest.mark.parametrize("spoil", [attacks.blurred, attacks.darkened])
+def test_poor_quality_blurred_or_dark(engine, obama_template, spoil):
+    rgb = load("ageitgey/examples/obama-480p.jpg")
+    assert engine.verify(rgb, obama_template).outcome is Outcome.MATCH  # the original is fine
+    result = engine.verify(spoil(rgb), obama_template)
+    assert result.outcome is Outcome.POOR_QUALITY
+    assert set(result.reasons) & {"too_blurry", "too_dark", "low_contrast"}
+
+
+def test_spoof_replayed_still(engine, obama_template):
+    """A learner who sends, as a new snapshot, a re-encoded copy of an earlier accepted photo."""
+    earlier = load("ageitgey/examples/obama-480p.jpg")
+    first = engine.verify(earlier, obama_template)
+    assert first.outcome is Outcome.MATCH
+    assert first.phash is not None
+    other = engine.verify(load("ageitgey/examples/obama2.jpg"), obama_template)
+    replay = attacks.reencoded(earlier, quality=60, scale=0.8)
+    result = engine.verify(replay, obama_template, earlier_hashes=[other.phash, first.phash])
+    assert result.outcome is Outcome.SPOOF
+    assert result.reasons[0].startswith("replayed_still")
+    # the identity is still recorded, so reviewers see whom the replay showed
+    assert result.distance is not None
+    assert result.distance < POLICY.match_distance
+    # and a different genuine photo of the same person is not taken for a replay
+    fresh = engine.verify(
+        load("ageitgey/examples/obama2.jpg"), obama_template, earlier_hashes=[first.phash]
+    )
+    assert fresh.outcome is Outcome.MATCH
+
+
+def test_spoof_by_antispoof_model_when_policy_enables_it(engine, obama_template):
+    rgb = load("ageitgey/examples/obama-480p.jpg")
+    live = engine.verify(rgb, obama_template).live_score
+    strict = MatchPolicy(min_live_score=min(1.0, live + 0.01))
+    result = engine.verify(rgb, obama_template, strict)
+    assert result.outcome is Outcome.SPOOF
+    assert result.reasons[0].startswith("recapture_suspected")
+
+
+def test_enrol_refuses_unusable_photos(engine):
+    assert engine.enrol(load("dlib/examples/faces/dogs.jpg")).reasons == ("no_face",)
+    multi = engine.enrol(load("ageitgey/examples/knn_examples/test/obama_and_biden.jpg"))
+    assert not multi.ok
+    assert multi.reasons[0].startswith("multiple_faces")
+    small = engine.enrol(load("ageitgey/examples/obama-240p.jpg"))
+    assert not small.ok
+    assert "face_too_small" in small.reasons
+    blurred = engine.enrol(attacks.blurred(load("ageitgey/examples/obama-480p.jpg")))
+    assert "too_blurry" in blurred.reasons
+
+
+def test_template_round_trips_through_bytes(obama_template):
+    data = template_to_bytes(obama_template)
+    assert len(data) == 1024
+    assert np.array_equal(template_from_bytes(data), obama_template)
+    with pytest.raises(ValueError, match="128"):
+        template_from_bytes(data[:-8])
