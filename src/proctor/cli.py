@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from proctor.config import get_settings
+from proctor.simulation import cli as simulation_cli
 from proctor.storage.db import engine_for, session_factory, unit_of_work
 
 app = typer.Typer(help="proctor: online-training integrity monitor", no_args_is_help=True,
@@ -19,6 +20,7 @@ user_app = typer.Typer(help="portal users", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(platform_app, name="platform")
 app.add_typer(user_app, name="user")
+app.add_typer(simulation_cli.app)
 
 ROLES = ("admin", "county_reviewer", "institution_staff", "auditor")
 

@@ -32,13 +32,16 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; postgresql+psycopg://… for production",
     )
     db_echo: bool = False
+    blob_backend: str = Field(default="local", pattern="^(local|s3)$")
     blob_dir: Path = PROJECT_ROOT / "var" / "blobs"
     s3_bucket: str | None = None
+    s3_prefix: str = ""
     s3_endpoint_url: str | None = None
     s3_access_key: str | None = None
     s3_secret_key: str | None = None
     s3_region: str | None = None
     photo_retention_days: int = Field(default=365, ge=1)
+    models_dir: Path = PROJECT_ROOT / "models"
 
     # tasks
     broker_url: str | None = Field(
@@ -65,6 +68,17 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(
         default=None, description="signs portal cookies; unset = a key kept in var/secret_key"
     )
+    second_review_for_overturn: bool = Field(
+        default=False, description="an overturned 'invalid' needs a second reviewer's approval")
+    login_max_failures: int = 5
+    login_window_s: int = 900
+    session_max_age_s: int = 8 * 3600
+
+    # callbacks to platforms (CONTRACT §4)
+    callback_max_attempts: int = 8
+    callback_backoff_base_s: float = 30.0
+    callback_timeout_s: float = 10.0
+
     shared_dir: Path = PROJECT_ROOT.parent / "shared"
 
     @field_validator("database_url")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
@@ -14,7 +15,7 @@ from proctor.api.routes import challenges, registry, sessions, verdicts
 from proctor.config import Settings, get_settings
 from proctor.services.challenges import draw_plan
 from proctor.services.policies import policy_for
-from proctor.storage.db import UnitOfWork, engine_for, session_factory
+from proctor.storage.db import UnitOfWork, engine_for, session_factory, utcnow
 from proctor.storage.replay import DatabaseReplayGuard, RedisReplayGuard
 from proctor.storage.tables import StudySession
 from proctor.workers import celery_app as celery_module
@@ -33,18 +34,19 @@ def _draw_challenge_plan(settings: Settings) -> Callable[[UnitOfWork, StudySessi
     return hook
 
 
-def _enqueue_evaluation(uow: UnitOfWork, session_ids: set[str]) -> None:
-    """After the commit: tasks carry ids only and must see the committed events."""
+def _enqueue_evaluation(uow: UnitOfWork, session_ids: set[str], now: datetime) -> None:
+    """After the commit: tasks carry ids (and the server time) and must see the committed events."""
     from proctor.workers.tasks import evaluate_session_task
 
     for sid in sorted(session_ids):
-        uow.after_commit(lambda sid=sid: evaluate_session_task.delay(sid))
+        uow.after_commit(lambda sid=sid: evaluate_session_task.delay(sid, now.isoformat()))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(title="proctor", version=__version__, description=DESCRIPTION)
     app.state.settings = settings
+    app.state.clock = utcnow  # replaceable: the simulator runs the API in simulated time
     app.state.engine = engine_for(settings.database_url)
     app.state.session_factory = session_factory(app.state.engine)
     app.state.replay_guard = (

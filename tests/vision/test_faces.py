@@ -7,7 +7,6 @@ import itertools
 
 import numpy as np
 import pytest
-from tests.vision.conftest import load
 
 from proctor.bench import _attacks as attacks
 from proctor.bench._faces_data import identity_photos
@@ -18,6 +17,7 @@ from proctor.vision.faces import (
     template_from_bytes,
     template_to_bytes,
 )
+from tests.vision.conftest import load
 
 pytestmark = pytest.mark.face
 POLICY = MatchPolicy()

@@ -6,12 +6,12 @@ import random
 
 import numpy as np
 import pytest
-from tests.vision.conftest import load
 
 from proctor.bench import _attacks as attacks
 from proctor.vision import passive
 from proctor.vision.faces import Outcome
 from proctor.vision.liveness import Action, LivenessPolicy, check_active, draw_action
+from tests.vision.conftest import load
 
 pytestmark = pytest.mark.face
 POLICY = LivenessPolicy()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -16,6 +17,11 @@ from proctor.storage.db import UnitOfWork
 
 def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
+
+
+def get_now(request: Request) -> datetime:
+    """The server's clock (app.state.clock): tests and the simulator may run it in simulated time."""
+    return request.app.state.clock()
 
 
 async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:
@@ -47,6 +53,7 @@ async def read_body(request: Request) -> bytes:
 UowDep = Annotated[UnitOfWork, Depends(get_uow, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 BodyDep = Annotated[bytes, Depends(read_body)]
+NowDep = Annotated[datetime, Depends(get_now)]
 
 
 async def get_platform(request: Request, uow: UowDep, body: BodyDep) -> Platform:

@@ -29,23 +29,44 @@ def purge_webhook_receipts() -> int:
 
 @celery_app.task(name="proctor.evaluate_session", autoretry_for=(OperationalError,),
                  retry_backoff=True, max_retries=5)
-def evaluate_session_task(session_id: str) -> str:
-    """Judge one session; re-judge the learner's later lessons if its standing changed."""
+def evaluate_session_task(session_id: str, now_iso: str | None = None) -> str:
+    """Judge one session; re-judge the learner's later lessons if its standing changed.
+
+    ``now_iso``: the server time the work was asked at (the API's clock); real now by default.
+    """
+    from datetime import datetime
+
     from proctor.services.evaluation import evaluate_session, later_sessions
     from proctor.services.policies import policy_for
     from proctor.storage.tables import StudySession
 
     settings = task_settings()
     with task_uow() as uow:
-        done = evaluate_session(uow, session_id=session_id, policy=policy_for(settings), now=utcnow())
+        now = datetime.fromisoformat(now_iso) if now_iso else utcnow()
+        done = evaluate_session(uow, session_id=session_id, policy=policy_for(settings), now=now)
         if done.changed:
             study = uow.session.get(StudySession, session_id)
             assert study is not None
             for later in later_sessions(uow.session, study):
-                uow.after_commit(lambda sid=later: evaluate_session_task.delay(sid))
+                uow.after_commit(lambda sid=later: evaluate_session_task.delay(sid, now_iso))
             for hook in VERDICT_HOOKS:
                 hook(uow, done)
+        # Two sessions playing at once are both at fault: the other one, judged before this one
+        # overlapped it, is judged again (once: it will then see the overlap itself).
+        for other in overlap_partners(uow.session, done):
+            uow.after_commit(lambda sid=other: evaluate_session_task.delay(sid, now_iso))
     return done.status
+
+
+def overlap_partners(s: Any, done: Any) -> list[str]:
+    """Sessions this verdict says overlapped it whose own stored verdict does not say so yet."""
+    from proctor.storage.repositories.evidence import verdicts_for
+
+    partners = {e["other_session"] for v in done.verdict.violations if v.rule == "MULTI_WINDOW"
+                for e in v.evidence if "other_session" in e}
+    stored = verdicts_for(s, sorted(partners))
+    return [sid for sid in sorted(partners)
+            if sid in stored and "MULTI_WINDOW" not in (stored[sid].rules or [])]
 
 
 @celery_app.task(name="proctor.evaluate_idle_sessions")

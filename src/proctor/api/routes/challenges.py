@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 
-from proctor.api.deps import BodyDep, PlatformDep, SettingsDep, UowDep
+from proctor.api.deps import BodyDep, NowDep, PlatformDep, SettingsDep, UowDep
 from proctor.api.routes._util import parse_model
 from proctor.schemas.verdicts import AnswerIn, AnswerOut, ChallengeOut
 from proctor.services import challenges
 from proctor.services.policies import policy_for
-from proctor.storage.db import utcnow
 from proctor.storage.tables import Challenge
 
 router = APIRouter(prefix="/v1", tags=["challenges"])
@@ -26,22 +25,22 @@ def challenge_out(c: Challenge) -> ChallengeOut:
 
 @router.get("/sessions/{session_id}/challenge", response_model=ChallengeOut,
             responses={204: {"description": "no challenge is due now"}})
-def get_challenge(session_id: str, platform: PlatformDep, uow: UowDep,
-                  settings: SettingsDep) -> ChallengeOut | Response:
+def get_challenge(session_id: str, platform: PlatformDep, uow: UowDep, settings: SettingsDep,
+                  now: NowDep) -> ChallengeOut | Response:
     """The challenge due now (the same one until answered or expired), or 204 when none is."""
     found = challenges.current_challenge(uow, institution_id=platform.institution_id,
                                          session_id=session_id, policy=policy_for(settings),
-                                         now=utcnow())
+                                         now=now)
     return Response(status_code=204) if found is None else challenge_out(found)
 
 
 @router.post("/challenges/{challenge_id}/answer", response_model=AnswerOut)
-def post_answer(request: Request, challenge_id: str, body: BodyDep, platform: PlatformDep,
-                uow: UowDep, settings: SettingsDep) -> AnswerOut:
+def post_answer(challenge_id: str, body: BodyDep, platform: PlatformDep, uow: UowDep,
+                settings: SettingsDep, now: NowDep) -> AnswerOut:
     """Answer a `confirm` challenge with the code it showed."""
     data = parse_model(body, AnswerIn)
     c = challenges.answer_confirm(uow, institution_id=platform.institution_id,
                                   challenge_id=challenge_id, answer=data.answer,
-                                  answered_at=data.answered_at, now=utcnow(),
+                                  answered_at=data.answered_at, now=now,
                                   clock_slack_s=settings.timestamp_tolerance_s)
     return AnswerOut(challenge_id=c.id, outcome=c.outcome)

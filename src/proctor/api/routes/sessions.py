@@ -7,13 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from proctor.api.deps import BodyDep, PlatformDep, SettingsDep, UowDep, parse_json
+from proctor.api.deps import BodyDep, NowDep, PlatformDep, SettingsDep, UowDep, parse_json
 from proctor.api.routes._util import parse_model
 from proctor.domain.errors import NotFound
 from proctor.schemas.telemetry import IngestOut, SessionIn, SessionOut
 from proctor.services import study_sessions
 from proctor.services.ingest import ingest_events
-from proctor.storage.db import utcnow
 from proctor.storage.repositories import study as study_repo
 from proctor.storage.tables import Course, Learner, Lesson, StudySession
 
@@ -31,11 +30,12 @@ def session_out(request: Request, study: StudySession, learner: Learner, course:
 
 
 @router.post("/sessions", status_code=201, response_model=SessionOut)
-def post_session(request: Request, body: BodyDep, platform: PlatformDep, uow: UowDep) -> SessionOut:
+def post_session(request: Request, body: BodyDep, platform: PlatformDep, uow: UowDep,
+                 now: NowDep) -> SessionOut:
     """Open a study session; the first challenge (a liveness check) is due at once."""
     data = parse_model(body, SessionIn)
     study, learner, course, lesson = study_sessions.open_session(
-        uow, institution_id=platform.institution_id, data=data, now=utcnow())
+        uow, institution_id=platform.institution_id, data=data, now=now)
     for hook in getattr(request.app.state, "on_session_opened", []):
         hook(uow, study)
     return session_out(request, study, learner, course, lesson)
@@ -76,12 +76,12 @@ def get_session_events(session_id: str, platform: PlatformDep, uow: UowDep) -> d
              responses={207: {"model": IngestOut, "description": "some events were rejected"},
                         422: {"model": IngestOut, "description": "every event was rejected"}})
 def post_events(request: Request, body: BodyDep, platform: PlatformDep, uow: UowDep,
-                settings: SettingsDep) -> Any:
+                settings: SettingsDep, now: NowDep) -> Any:
     """Append a batch of up to 1000 events; each is accepted, a duplicate, or rejected with a reason."""
     result = ingest_events(uow, institution_id=platform.institution_id, body=parse_json(body),
-                           received_at=utcnow(), max_events=settings.max_batch_events)
+                           received_at=now, max_events=settings.max_batch_events)
     for hook in getattr(request.app.state, "on_sessions_to_evaluate", []):
-        hook(uow, result.sessions_to_evaluate)
+        hook(uow, result.sessions_to_evaluate, now)
     out = IngestOut(received=result.received, accepted=result.accepted,
                     duplicates=result.duplicates, rejected=result.rejected)
     if not result.rejected:

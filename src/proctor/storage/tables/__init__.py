@@ -10,9 +10,21 @@ from proctor.storage.tables.registry import (
     PlatformKey,
     User,
 )
+from proctor.storage.tables.review import (
+    AuditEntry,
+    AuditHead,
+    Callback,
+    LoginAttempt,
+    ReviewDecision,
+)
 from proctor.storage.tables.study import StudySession, TelemetryEvent, WebhookReceipt
 
 __all__ = [
+    "AuditEntry",
+    "AuditHead",
+    "Callback",
+    "LoginAttempt",
+    "ReviewDecision",
     "Challenge",
     "FaceTemplate",
     "Photo",
