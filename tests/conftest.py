@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,8 +23,13 @@ from proctor.storage.db import Base, engine_for
 from proctor.storage.migrate import upgrade
 from tests.factories import Platform, issue_key
 
-PG_URL = os.environ.get("PROCTOR_PG_TEST_URL",
-                        "postgresql+psycopg://postgres@127.0.0.1:5432/proctor_test")
+# Each test run gets its own PostgreSQL database (made here, dropped at the end), so that
+# several runs on one machine (CI, developers, parallel worktrees) never clobber each other.
+_PG_SERVER = os.environ.get("PROCTOR_PG_TEST_URL",
+                            "postgresql+psycopg://postgres@127.0.0.1:5432/proctor_test")
+RUN_ID = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
+PG_URL = _PG_SERVER.rsplit("/", 1)[0] + f"/proctor_test_{RUN_ID}"
+REDIS_PREFIX = f"proctor-test-{RUN_ID}:"
 REDIS_URL = os.environ.get("PROCTOR_REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
 BACKENDS = os.environ.get("PROCTOR_TEST_BACKENDS", "sqlite,postgresql").split(",")
 
@@ -36,18 +42,20 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pg_migrated() -> str:
-    engine = create_engine(PG_URL)
+def pg_migrated() -> Iterator[str]:
+    admin = create_engine(_PG_SERVER.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    name = PG_URL.rsplit("/", 1)[1]
     try:
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:  # pragma: no cover - the machine's PostgreSQL must be up
-        pytest.fail(f"PostgreSQL at {PG_URL} is not usable ({exc}); run `make services`")
-    finally:
-        engine.dispose()
+        pytest.fail(f"PostgreSQL at {_PG_SERVER} is not usable ({exc}); run `make services`")
     upgrade(PG_URL)
-    return PG_URL
+    yield PG_URL
+    engine_for(PG_URL).dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def _truncate_pg(url: str) -> None:

@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         default=None, description="Redis for replay protection and throttling; unset = database"
     )
+    redis_prefix: str = "proctor:"
 
     # platform API
     timestamp_tolerance_s: int = 300

@@ -50,7 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine_for(settings.database_url)
     app.state.session_factory = session_factory(app.state.engine)
     app.state.replay_guard = (
-        RedisReplayGuard(settings.redis_url, ttl_s=2 * settings.timestamp_tolerance_s + 60)
+        RedisReplayGuard(settings.redis_url, ttl_s=2 * settings.timestamp_tolerance_s + 60,
+                         prefix=settings.redis_prefix)
         if settings.redis_url else DatabaseReplayGuard()
     )
     app.state.on_session_opened = [_draw_challenge_plan(settings)]

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from proctor.client import sign_headers
 from proctor.config import Settings
 from proctor.main import create_app
-from tests.conftest import REDIS_URL
+from tests.conftest import REDIS_PREFIX, REDIS_URL
 from tests.factories import Platform, heartbeats, issue_key
 
 
@@ -107,15 +107,14 @@ def test_key_reaches_only_its_institution(platform: Platform, other_platform: Pl
 
 @pytest.mark.redis
 def test_replay_refused_with_redis_guard(settings: Settings) -> None:
-    redis.Redis.from_url(REDIS_URL).flushdb()
-    settings = settings.model_copy(update={"redis_url": REDIS_URL})
+    settings = settings.model_copy(update={"redis_url": REDIS_URL, "redis_prefix": REDIS_PREFIX})
     with TestClient(create_app(settings)) as client:
         platform = issue_key(settings, client, "洛阳市职业培训中心", "410302")
         body = b""
         headers = sign_headers(platform.key_id, platform.secret, body)
         assert client.get("/v1/institution", headers=headers).status_code == 200
         assert client.get("/v1/institution", headers=headers).status_code == 401
-        keys = redis.Redis.from_url(REDIS_URL).keys("proctor:webhook-id:*")
+        keys = redis.Redis.from_url(REDIS_URL).keys(f"{REDIS_PREFIX}webhook-id:{platform.key_id}:*")
         assert len(keys) == 1
         assert 0 < redis.Redis.from_url(REDIS_URL).ttl(keys[0]) <= 2 * 300 + 60
 
@@ -123,10 +122,9 @@ def test_replay_refused_with_redis_guard(settings: Settings) -> None:
 @pytest.mark.redis
 def test_redis_guard_frees_the_id_when_the_request_fails(settings: Settings) -> None:
     """A request that fails (here: 404) is not stored, so its webhook-id may be used again."""
-    redis.Redis.from_url(REDIS_URL).flushdb()
-    settings = settings.model_copy(update={"redis_url": REDIS_URL})
+    settings = settings.model_copy(update={"redis_url": REDIS_URL, "redis_prefix": REDIS_PREFIX})
     with TestClient(create_app(settings)) as client:
         platform = issue_key(settings, client, "洛阳市职业培训中心", "410302")
         headers = sign_headers(platform.key_id, platform.secret, b"")
         assert client.get("/v1/courses/nope", headers=headers).status_code == 404
-        assert redis.Redis.from_url(REDIS_URL).keys("proctor:webhook-id:*") == []
+        assert redis.Redis.from_url(REDIS_URL).keys(f"{REDIS_PREFIX}webhook-id:{platform.key_id}:*") == []

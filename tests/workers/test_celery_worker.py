@@ -9,31 +9,36 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-import redis
 from sqlalchemy import func, select
 
 from proctor.config import Settings, get_settings
 from proctor.storage.db import engine_for, session_factory, unit_of_work, utcnow
 from proctor.storage.tables import WebhookReceipt
 from proctor.workers import celery_app as celery_module
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, RUN_ID
 
-BROKER = "redis://127.0.0.1:6379/14"
+RESULTS = "redis://127.0.0.1:6379/14"
+BROKERS = {"redis": "redis://127.0.0.1:6379/14", "rabbitmq": "amqp://guest:guest@127.0.0.1:5672//"}
+
+# this run's own queue: other test runs on the machine must not take our tasks
+QUEUE = f"test-{RUN_ID}"
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 
 
-@pytest.fixture
-def worker(pg_migrated: str) -> Iterator[subprocess.Popen]:
-    redis.Redis.from_url(BROKER).flushdb()
-    env = {**os.environ, "PROCTOR_BROKER_URL": BROKER, "PROCTOR_DATABASE_URL": PG_URL}
+@pytest.fixture(params=sorted(BROKERS))
+def worker(request: pytest.FixtureRequest, pg_migrated: str) -> Iterator[subprocess.Popen]:
+    """A real worker on a real broker: Redis, and RabbitMQ (results in Redis for both)."""
+    broker = BROKERS[request.param]
+    env = {**os.environ, "PROCTOR_BROKER_URL": broker, "PROCTOR_RESULT_BACKEND": RESULTS,
+           "PROCTOR_DATABASE_URL": PG_URL}
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "proctor.workers.celery_app:celery_app", "worker",
-         "--pool", "solo", "-Q", "default", "--loglevel", "WARNING", "--without-gossip",
+         "--pool", "solo", "-Q", QUEUE, "--loglevel", "WARNING", "--without-gossip",
          "--without-mingle", "--without-heartbeat"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
-    celery_module.configure(Settings(database_url=PG_URL, broker_url=BROKER))
+    celery_module.configure(Settings(database_url=PG_URL, broker_url=broker, result_backend=RESULTS))
     try:
         yield proc
     finally:
@@ -42,7 +47,7 @@ def worker(pg_migrated: str) -> Iterator[subprocess.Popen]:
         celery_module.configure(get_settings())
 
 
-def test_worker_runs_a_task_through_redis(worker: subprocess.Popen) -> None:
+def test_worker_runs_a_task_through_the_broker(worker: subprocess.Popen) -> None:
     from proctor.workers.tasks import purge_webhook_receipts
 
     factory = session_factory(engine_for(PG_URL))
@@ -51,7 +56,7 @@ def test_worker_runs_a_task_through_redis(worker: subprocess.Popen) -> None:
         uow.session.add(WebhookReceipt(key_id="pk_x", msg_id="old",
                                        received_at=utcnow() - timedelta(hours=1)))
         uow.session.add(WebhookReceipt(key_id="pk_x", msg_id="fresh", received_at=utcnow()))
-    result = purge_webhook_receipts.delay()
+    result = purge_webhook_receipts.apply_async(queue=QUEUE)
     try:
         removed = result.get(timeout=60)
     except Exception:

@@ -37,12 +37,13 @@ class DatabaseReplayGuard:
 class RedisReplayGuard:
     """SET NX with an expiry a little past the timestamp tolerance; released if the work fails."""
 
-    def __init__(self, url: str, ttl_s: int) -> None:
+    def __init__(self, url: str, ttl_s: int, prefix: str = "proctor:") -> None:
         self.client = redis.Redis.from_url(url)
         self.ttl_s = ttl_s
+        self.prefix = prefix
 
     def claim(self, uow: UnitOfWork, key_id: str, msg_id: str) -> bool:
-        key = f"proctor:webhook-id:{key_id}:{msg_id}"
+        key = f"{self.prefix}webhook-id:{key_id}:{msg_id}"
         if not self.client.set(key, b"1", nx=True, ex=self.ttl_s):
             return False
         uow.on_rollback(lambda: self.client.delete(key))
