@@ -78,6 +78,26 @@ def evaluate(session: SessionInput, policy: Policy, *, now: float | None = None)
     )
 
 
+def in_flight_until(events: Sequence[Event], policy: Policy) -> float | None:
+    """Until when (server time) events of this session may still be on their way, or None.
+
+    Platforms batch events and networks delay batches, so when ``lesson.complete`` or
+    ``session.end`` arrives an earlier batch may still be in flight; judged without it, an
+    honest sitting could look like missing coverage or a hidden tab that never came back.
+    Nothing can be missing once every ``seq`` from 1 up to a final ``session.end`` arrived;
+    otherwise (lost heartbeats leave gaps for good) the wait ends ``late_telemetry_s`` after
+    the last arrival: anything arriving later is late telemetry and earns no credit anyway.
+    """
+    if not events:
+        return None
+    seqs = {e.seq for e in events}
+    last_seq = max(seqs)
+    ended = any(e.type == "session.end" and e.seq == last_seq for e in events)
+    if ended and min(seqs) == 1 and len(seqs) == last_seq:
+        return None
+    return max(e.server_ts for e in events) + policy.late_telemetry_s
+
+
 def playback_seconds(events: Sequence[Event], policy: Policy) -> float:
     """Playback progress of a session so far (what the challenge scheduler counts in)."""
     return build_timeline(events, policy).played_s

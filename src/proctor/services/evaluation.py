@@ -8,8 +8,8 @@ outcomes, the lesson and course, the learner's overlapping sessions and earlier 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -177,6 +177,8 @@ class Evaluated:
     status: str
     previous_status: str | None
     verdict: Verdict
+    # the verdict is held `pending` until then: events may still be in flight (judge again then)
+    in_flight_until: datetime | None = None
 
     @property
     def changed(self) -> bool:
@@ -189,11 +191,22 @@ def evaluate_session(uow: UnitOfWork, *, session_id: str, policy: Policy, now: d
     study = s.get(StudySession, session_id)
     if study is None:
         raise NotFound(f"unknown session {session_id!r}", field="session_id")
-    verdict = engine.evaluate(session_input(s, study, policy, now=now), policy, now=now.timestamp())
+    inp = session_input(s, study, policy, now=now)
+    verdict = engine.evaluate(inp, policy, now=now.timestamp())
+    result = verdict.to_dict()
+    wait = engine.in_flight_until(inp.events, policy)
+    held_until = None
+    if wait is not None and now.timestamp() < wait:
+        # Not final yet: what the rules found so far stays visible, the status waits.
+        held_until = datetime.fromtimestamp(wait, UTC)
+        verdict = replace(verdict, status="pending", pending_reasons=(
+            *verdict.pending_reasons,
+            f"events may still be in flight until {held_until.isoformat(timespec='seconds')}"))
+        result = {**verdict.to_dict(), "in_flight_until": wait}
     row = ev_repo.verdict_of(s, session_id)
     previous = row.status if row is not None else None
     fields = dict(engine_status=verdict.status, credited_seconds=verdict.credited_seconds,
-                  result=verdict.to_dict(), rules=sorted(verdict.rules_broken),
+                  result=result, rules=sorted(verdict.rules_broken),
                   policy_id=verdict.policy_id, policy_version=verdict.policy_version,
                   evaluated_at=now)
     if row is None:
@@ -206,7 +219,7 @@ def evaluate_session(uow: UnitOfWork, *, session_id: str, policy: Policy, now: d
         if not row.reviewed:
             row.status = verdict.status
     s.flush()
-    return Evaluated(session_id, row.status, previous, verdict)
+    return Evaluated(session_id, row.status, previous, verdict, held_until)
 
 
 def later_sessions(s: Session, study: StudySession) -> list[str]:

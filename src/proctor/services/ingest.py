@@ -140,7 +140,10 @@ def ingest_events(uow: UnitOfWork, *, institution_id: int, body: Any, received_a
         repo.touch_sessions(uow.session, {r["session_id"] for r in rows if r["event_id"] in new_ids},
                             received_at)
         repo.end_sessions(uow.session, ended)
-    # Only new terminal events trigger work (a re-sent batch does not re-evaluate).
-    new_terminal = {r["session_id"] for r in rows if r["event_id"] in new_ids and r["type"] in TERMINAL_TYPES}
-    result.sessions_to_evaluate &= new_terminal
+    # Only new terminal events trigger work (a re-sent batch does not re-evaluate), and so do
+    # new events of a session that had already ended: a batch that was late on the network.
+    new_rows = [r for r in rows if r["event_id"] in new_ids]
+    new_terminal = {r["session_id"] for r in new_rows if r["type"] in TERMINAL_TYPES}
+    late = {r["session_id"] for r in new_rows if owned[r["session_id"]] == "ended"}
+    result.sessions_to_evaluate = (result.sessions_to_evaluate & new_terminal) | late
     return result

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from fastapi import APIRouter
 
-from proctor.api.deps import PlatformDep, SettingsDep, UowDep
+from proctor.api.deps import NowDep, PlatformDep, SettingsDep, UowDep
 from proctor.api.routes._util import ExtIdPath
 from proctor.domain.errors import NotFound
 from proctor.schemas.verdicts import (
@@ -55,11 +55,11 @@ def get_verdict(session_id: str, platform: PlatformDep, uow: UowDep, settings: S
 
 @router.get("/enrolments/{learner_id}/{course_id}", response_model=EnrolmentStatusOut)
 def get_enrolment_status(learner_id: ExtIdPath, course_id: ExtIdPath, platform: PlatformDep,
-                         uow: UowDep, settings: SettingsDep) -> EnrolmentStatusOut:
+                         uow: UowDep, settings: SettingsDep, now: NowDep) -> EnrolmentStatusOut:
     """Per-lesson status, credited class hours, and whether the learner may sit the offline exam."""
     policy = policy_for(settings)
     st = standing_by_ids(uow.session, institution_id=platform.institution_id, learner_ext=learner_id,
-                         course_ext=course_id, policy=policy, settings=settings, today=date.today())
+                         course_ext=course_id, policy=policy, settings=settings, today=now.date())
     elig = st.eligibility
     return EnrolmentStatusOut(
         learner_id=learner_id, course_id=course_id,

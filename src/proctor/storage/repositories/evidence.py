@@ -74,3 +74,13 @@ def open_idle_sessions(s: Session, idle_before: datetime, limit: int = 500) -> l
                    | (StudySession.last_event_at < idle_before))
             .limit(limit))
     return list(s.scalars(stmt))
+
+
+def verdicts_done_waiting(s: Session, now: datetime, limit: int = 500) -> list[str]:
+    """Sessions whose verdict was held for events in flight and whose wait is over."""
+    until = SessionVerdict.result["in_flight_until"].as_float()
+    stmt = (select(SessionVerdict.session_id)
+            .where(SessionVerdict.status == "pending", until.is_not(None),
+                   until <= now.timestamp())
+            .order_by(SessionVerdict.session_id).limit(limit))
+    return list(s.scalars(stmt))
