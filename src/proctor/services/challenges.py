@@ -15,7 +15,7 @@ from proctor.domain.engine import playback_seconds
 from proctor.domain.errors import Conflict, InvalidInput, NotFound
 from proctor.domain.policy import Policy
 from proctor.domain.scheduler import ChallengePlan, PlannedChallenge, due_challenge, plan_session
-from proctor.services.evaluation import domain_challenge, domain_event, domain_lesson
+from proctor.services.evaluation import domain_challenge, domain_lesson, events_of
 from proctor.storage.db import UnitOfWork
 from proctor.storage.repositories import evidence as ev_repo
 from proctor.storage.repositories import study as study_repo
@@ -66,8 +66,7 @@ def current_challenge(uow: UnitOfWork, *, institution_id: int, session_id: str, 
     if study.challenge_plan is None:
         draw_plan(uow, study, policy)
     plan = plan_from_json(study.challenge_plan or {})
-    events = [domain_event(e) for e in study_repo.events_of(s, session_id)]
-    played = playback_seconds(events, policy)
+    played = playback_seconds(events_of(s, session_id), policy)
     due = due_challenge(plan, [domain_challenge(c) for c in issued], played, now.timestamp(), policy)
     if due is None:
         return None

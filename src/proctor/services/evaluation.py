@@ -92,8 +92,21 @@ def verdict_from_dict(d: dict[str, Any], *, status: str | None = None) -> Verdic
     )
 
 
+def domain_events(values: Sequence[tuple[Any, ...]]) -> list[Event]:
+    """Events from ``study_repo.event_values`` tuples (no ORM objects on the hot path)."""
+    return [Event(seq, type_, client_ts.timestamp(), server_ts.timestamp(), position, from_pos,
+                  to_pos, rate, visible, focused, state)
+            for (seq, type_, client_ts, server_ts, position, from_pos, to_pos, rate, visible,
+                 focused, state) in values]
+
+
+def events_of(s: Session, session_id: str) -> list[Event]:
+    """One session's events, as the engine reads them."""
+    return domain_events(study_repo.event_values(s, [session_id])[session_id])
+
+
 def _events(s: Session, session_id: str) -> list[Event]:
-    return [domain_event(e) for e in study_repo.events_of(s, session_id)]
+    return events_of(s, session_id)
 
 
 def _standing_verdict(row: SessionVerdict | None, policy: Policy) -> Verdict:
@@ -144,8 +157,10 @@ def session_input(s: Session, study: StudySession, policy: Policy, *, now: datet
     events = _events(s, study.id)
     end = study.ended_at or study.last_event_at or now
     others = []
-    for other in ev_repo.overlapping_sessions(s, study.learner_id, study.id, study.started_at, end):
-        playing = build_timeline(_events(s, other.id), policy).playing_intervals()
+    overlapping = ev_repo.overlapping_sessions(s, study.learner_id, study.id, study.started_at, end)
+    their_events = study_repo.event_values(s, [x.id for x in overlapping])
+    for other in overlapping:
+        playing = build_timeline(domain_events(their_events[other.id]), policy).playing_intervals()
         if playing:
             others.append(OtherSession(other.id, tuple(playing)))
     earlier = [x for x in lessons if x.seq < lesson_row.seq]
@@ -177,8 +192,9 @@ class Evaluated:
     status: str
     previous_status: str | None
     verdict: Verdict
-    # the verdict is held `pending` until then: events may still be in flight (judge again then)
-    in_flight_until: datetime | None = None
+    # a pending verdict that may change by the clock alone (events still in flight, a challenge
+    # still open): judge it again then
+    recheck_at: datetime | None = None
 
     @property
     def changed(self) -> bool:
@@ -193,16 +209,20 @@ def evaluate_session(uow: UnitOfWork, *, session_id: str, policy: Policy, now: d
         raise NotFound(f"unknown session {session_id!r}", field="session_id")
     inp = session_input(s, study, policy, now=now)
     verdict = engine.evaluate(inp, policy, now=now.timestamp())
-    result = verdict.to_dict()
+    recheck: list[float] = []
     wait = engine.in_flight_until(inp.events, policy)
-    held_until = None
     if wait is not None and now.timestamp() < wait:
         # Not final yet: what the rules found so far stays visible, the status waits.
-        held_until = datetime.fromtimestamp(wait, UTC)
         verdict = replace(verdict, status="pending", pending_reasons=(
-            *verdict.pending_reasons,
-            f"events may still be in flight until {held_until.isoformat(timespec='seconds')}"))
-        result = {**verdict.to_dict(), "in_flight_until": wait}
+            *verdict.pending_reasons, "events may still be in flight until "
+            f"{datetime.fromtimestamp(wait, UTC).isoformat(timespec='seconds')}"))
+        recheck.append(wait)
+    if verdict.status == "pending":  # an open challenge settles by the clock alone
+        recheck.extend(c.expires_at + 1.0 for c in inp.challenges
+                       if c.outcome == "pending" and c.expires_at >= now.timestamp())
+    recheck_at = max(recheck) if recheck else None
+    result = verdict.to_dict() if recheck_at is None else {**verdict.to_dict(),
+                                                           "recheck_at": recheck_at}
     row = ev_repo.verdict_of(s, session_id)
     previous = row.status if row is not None else None
     fields = dict(engine_status=verdict.status, credited_seconds=verdict.credited_seconds,
@@ -219,7 +239,8 @@ def evaluate_session(uow: UnitOfWork, *, session_id: str, policy: Policy, now: d
         if not row.reviewed:
             row.status = verdict.status
     s.flush()
-    return Evaluated(session_id, row.status, previous, verdict, held_until)
+    return Evaluated(session_id, row.status, previous, verdict,
+                     datetime.fromtimestamp(recheck_at, UTC) if recheck_at is not None else None)
 
 
 def later_sessions(s: Session, study: StudySession) -> list[str]:

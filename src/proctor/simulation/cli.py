@@ -19,16 +19,26 @@ def simulate(
     honest: int = typer.Option(1000, help="honest sittings"),
     cheats: int = typer.Option(20, help="sittings of each cheat scenario"),
     seed: int = typer.Option(1, help="random seed (runs are reproducible)"),
-    driver: str = typer.Option("engine", help="engine (in-process); http comes with the API"),
+    driver: str = typer.Option("engine", help="engine (rules in-process) or http (the signed "
+                               "API in-process, on its own database, in simulated time)"),
     policy: str = typer.Option("henan-2021", help="policy name or path"),
     markdown: Path | None = typer.Option(None, help="also write the matrix here"),
+    database_url: str | None = typer.Option(
+        None, help="http driver: a migrated, disposable database (default: a temporary SQLite)"),
 ) -> None:
     """Run the scenarios, print the confusion matrix; exit 1 on a miss or a false flag."""
-    if driver != "engine":
-        raise typer.BadParameter("only the engine driver exists so far", param_hint="--driver")
+    if driver not in ("engine", "http"):
+        raise typer.BadParameter("engine or http", param_hint="--driver")
     pol = load_policy(policy)
     t0 = time.perf_counter()
-    rows = matrix(run_simulation(honest, cheats, seed, pol))
+    if driver == "http":
+        from proctor.simulation.http_driver import run_http_simulation
+
+        results = run_http_simulation(honest, cheats, seed, pol, database_url=database_url,
+                                      policy_name=policy)
+    else:
+        results = run_simulation(honest, cheats, seed, pol)
+    rows = matrix(results)
     table = to_markdown(rows)
     typer.echo(table)
     legend = ", ".join(f"{v}={k}" for k, v in SHORT.items())

@@ -21,39 +21,74 @@ class Delivered:
     server_ts: float
 
 
+class Courier:
+    """The platform's uploader, event by event: batches flushed on a timer, network delay,
+    loss, retries; or, for a fabricator, everything held for one upload after the fact.
+
+    ``feed`` each event as the player emits it, ``tick`` when time passes (the flush timer),
+    ``close`` when the sitting is over; ``take(until)`` hands over what has arrived by then.
+    """
+
+    def __init__(self, b: Behaviour, rng: random.Random, *, opened_at: float) -> None:
+        self.b, self.rng, self.opened_at = b, rng, opened_at
+        self.skew = rng.uniform(-600.0, 600.0)  # a constant client clock error
+        self.batch: list[RawEvent] = []
+        self.flush_at = 0.0
+        self.sent: list[Delivered] = []
+
+    def client_ts(self, t: float) -> float:
+        if self.b.compress_time != 1.0:  # a bot generating a session faster than real time
+            t = self.opened_at + (t - self.opened_at) * self.b.compress_time
+        return round(t + self.skew, 3)  # RFC 3339 with milliseconds
+
+    def feed(self, e: RawEvent) -> None:
+        if self.b.upload_at_end:
+            self.batch.append(e)
+            return
+        if self.batch and e.t >= self.flush_at:
+            self.sent.extend(_send(self.batch, self.flush_at, self.rng, self.client_ts))
+            self.batch = []
+        if e.type == "heartbeat" and self.b.honest_noise and self.rng.random() < 0.03:
+            return  # lost
+        if not self.batch:  # the platform flushes a few seconds after the first queued event
+            self.flush_at = e.t + self.rng.uniform(2.0, 15.0)
+        self.batch.append(e)
+
+    def tick(self, now: float) -> None:
+        if self.batch and not self.b.upload_at_end and now >= self.flush_at:
+            self.sent.extend(_send(self.batch, self.flush_at, self.rng, self.client_ts))
+            self.batch = []
+
+    def close(self, closed_at: float) -> None:
+        if self.b.upload_at_end:
+            arrive = closed_at + self.rng.uniform(1.0, 5.0)
+            if self.b.compress_time != 1.0:
+                arrive = self.opened_at + (closed_at - self.opened_at) * self.b.compress_time + 2.0
+            self.sent.extend(Delivered(e, self.client_ts(e.t), arrive + i * 1e-4)
+                             for i, e in enumerate(self.batch))
+        elif self.batch:
+            self.sent.extend(_send(self.batch, max(self.flush_at, self.batch[-1].t), self.rng,
+                                   self.client_ts))
+        self.batch = []
+
+    def take(self, until: float = float("inf")) -> list[Delivered]:
+        """What has arrived by ``until``, in arrival order (and forget it)."""
+        self.sent.sort(key=lambda d: d.server_ts)
+        n = next((i for i, d in enumerate(self.sent) if d.server_ts > until), len(self.sent))
+        arrived, self.sent = self.sent[:n], self.sent[n:]
+        return arrived
+
+
 def deliver(
     events: Sequence[RawEvent], b: Behaviour, rng: random.Random, *, opened_at: float,
     closed_at: float,
 ) -> list[Delivered]:
-    skew = rng.uniform(-600.0, 600.0)  # a constant client clock error
-
-    def client_ts(t: float) -> float:
-        if b.compress_time != 1.0:  # a bot generating a session faster than real time
-            t = opened_at + (t - opened_at) * b.compress_time
-        return round(t + skew, 3)  # RFC 3339 with milliseconds
-
-    if b.upload_at_end:
-        arrive = closed_at + rng.uniform(1.0, 5.0)
-        if b.compress_time != 1.0:
-            arrive = opened_at + (closed_at - opened_at) * b.compress_time + 2.0
-        return [Delivered(e, client_ts(e.t), arrive + i * 1e-4) for i, e in enumerate(events)]
-
-    out: list[Delivered] = []
-    batch: list[RawEvent] = []
-    flush_at = 0.0
+    """Every event of a finished sitting as the service receives it, in arrival order."""
+    courier = Courier(b, rng, opened_at=opened_at)
     for e in events:
-        if batch and e.t >= flush_at:
-            out.extend(_send(batch, flush_at, rng, client_ts))
-            batch = []
-        if e.type == "heartbeat" and b.honest_noise and rng.random() < 0.03:
-            continue  # lost
-        if not batch:  # the platform flushes a few seconds after the first queued event
-            flush_at = e.t + rng.uniform(2.0, 15.0)
-        batch.append(e)
-    if batch:
-        out.extend(_send(batch, max(flush_at, batch[-1].t), rng, client_ts))
-    out.sort(key=lambda d: d.server_ts)  # arrival order
-    return out
+        courier.feed(e)
+    courier.close(closed_at)
+    return courier.take()
 
 
 def _send(batch: list[RawEvent], at: float, rng: random.Random,

@@ -22,7 +22,7 @@ from proctor.domain.model import (
 from proctor.domain.policy import Policy
 from proctor.domain.scheduler import due_challenge, plan_session
 from proctor.simulation.delivery import Delivered, deliver
-from proctor.simulation.learner import ChallengeView, SessionScript, act_session
+from proctor.simulation.learner import ChallengeView, RawEvent, SessionScript, act_session
 from proctor.simulation.scenarios import CHEATS, HONEST, Behaviour
 
 BASE_T = 1_700_000_000.0
@@ -54,6 +54,9 @@ class EngineGateway:
         self.challenges = [replace(c, outcome="expired")
                            if c.outcome == "pending" and now > c.expires_at else c
                            for c in self.challenges]
+
+    def tick(self, now: float, events: Sequence[RawEvent]) -> None:
+        """In-process, the events are judged after the sitting: nothing to deliver now."""
 
     def poll(self, now: float, playback_s: float) -> ChallengeView | None:
         self._expire(now)

@@ -48,6 +48,10 @@ class ChallengeView:
 class Gateway(Protocol):
     """How a learner meets challenges (GET /v1/sessions/{id}/challenge and the answers)."""
 
+    def tick(self, now: float, events: Sequence[RawEvent]) -> None:
+        """Time moved on to ``now``; ``events``: everything the player emitted so far (a
+        driver that talks to a live service delivers them as time passes)."""
+
     def poll(self, now: float, playback_s: float) -> ChallengeView | None: ...
 
     def answer_confirm(self, challenge_id: str, at: float) -> None: ...
@@ -116,6 +120,8 @@ def act_session(
     while tick < limit:
         tick += 1
         # --- challenges -------------------------------------------------------------------
+        if tick % POLL_EVERY_S == 1:
+            gateway.tick(p.t, script.events)
         if b.poll_challenges and open_c is None and tick % POLL_EVERY_S == 1:
             view = gateway.poll(p.t, playback)
             if view is not None:

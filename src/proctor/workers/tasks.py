@@ -34,8 +34,9 @@ def evaluate_session_task(session_id: str, now_iso: str | None = None) -> str:
     """Judge one session; re-judge the learner's later lessons if its standing changed.
 
     ``now_iso``: the server time the work was asked at (the API's clock); real now by default.
-    A verdict held back for events still in flight is judged again when the wait is over
-    (with a broker: a delayed task; always: the `evaluate_idle_sessions` beat as a backstop).
+    A pending verdict that the clock alone can settle (events still in flight, a challenge
+    still open) is judged again then: with a broker by a delayed task, and always by the
+    `evaluate_idle_sessions` beat (the only way in eager mode).
     """
     from proctor.services.evaluation import evaluate_session, later_sessions
     from proctor.services.policies import policy_for
@@ -56,8 +57,8 @@ def evaluate_session_task(session_id: str, now_iso: str | None = None) -> str:
         # overlapped it, is judged again (once: it will then see the overlap itself).
         for other in overlap_partners(uow.session, done):
             uow.after_commit(lambda sid=other: evaluate_session_task.delay(sid, now_iso))
-        if done.in_flight_until is not None and not celery_app.conf.task_always_eager:
-            until = done.in_flight_until
+        if done.recheck_at is not None and not celery_app.conf.task_always_eager:
+            until = done.recheck_at
             uow.after_commit(lambda: evaluate_session_task.apply_async(
                 (session_id, until.isoformat()), countdown=max((until - now).total_seconds(), 0)))
     return done.status
@@ -77,13 +78,14 @@ def overlap_partners(s: Any, done: Any) -> list[str]:
 @celery_app.task(name="proctor.evaluate_idle_sessions")
 def evaluate_idle_sessions(now_iso: str | None = None) -> int:
     """Close sessions silent for longer than the policy's idle timeout, and judge them; judge
-    again verdicts held for events in flight whose wait is over. Returns how many were queued.
+    again pending verdicts whose recheck time has come (events in flight, open challenges).
+    Returns how many were queued.
 
     ``now_iso``: the server time (the simulator runs the beat in simulated time); real now by
     default.
     """
     from proctor.services.policies import policy_for
-    from proctor.storage.repositories.evidence import open_idle_sessions, verdicts_done_waiting
+    from proctor.storage.repositories.evidence import open_idle_sessions, verdicts_to_recheck
     from proctor.storage.tables import StudySession
 
     policy = policy_for(task_settings())
@@ -94,7 +96,7 @@ def evaluate_idle_sessions(now_iso: str | None = None) -> int:
             study = uow.session.get(StudySession, sid)
             assert study is not None
             study.status, study.ended_at = "ended", study.last_event_at or study.started_at
-        waiting = verdicts_done_waiting(uow.session, now)
+        waiting = verdicts_to_recheck(uow.session, now)
         for sid in sorted({*idle, *waiting}):
             uow.after_commit(lambda sid=sid: evaluate_session_task.delay(sid, now.isoformat()))
     return len({*idle, *waiting})

@@ -76,9 +76,9 @@ def open_idle_sessions(s: Session, idle_before: datetime, limit: int = 500) -> l
     return list(s.scalars(stmt))
 
 
-def verdicts_done_waiting(s: Session, now: datetime, limit: int = 500) -> list[str]:
-    """Sessions whose verdict was held for events in flight and whose wait is over."""
-    until = SessionVerdict.result["in_flight_until"].as_float()
+def verdicts_to_recheck(s: Session, now: datetime, limit: int = 500) -> list[str]:
+    """Sessions whose pending verdict asked to be judged again by now (``result.recheck_at``)."""
+    until = SessionVerdict.result["recheck_at"].as_float()
     stmt = (select(SessionVerdict.session_id)
             .where(SessionVerdict.status == "pending", until.is_not(None),
                    until <= now.timestamp())
