@@ -1,0 +1,75 @@
+"""Use case: judging a course's stored sessions again, e.g. under a new policy version.
+
+Sessions are judged oldest first, one unit of work each, so that LESSON_ORDER of a later lesson
+reads the earlier lessons' fresh verdicts. A reviewed verdict keeps the status the reviewer gave
+it (its engine status, policy and evidence are refreshed); the verdict hooks (callbacks) run
+for every verdict whose standing status changed, as after any evaluation.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from proctor.domain.errors import NotFound
+from proctor.domain.policy import Policy
+from proctor.services.evaluation import Evaluated, evaluate_session
+from proctor.storage.db import UnitOfWork, unit_of_work
+from proctor.storage.repositories import registry as reg_repo
+from proctor.storage.tables import Course, StudySession
+
+
+@dataclass
+class Reevaluated:
+    sessions: int = 0
+    changed: int = 0
+    transitions: Counter[tuple[str | None, str]] = field(default_factory=Counter)
+    reviewed_kept: int = 0  # reviewed verdicts whose engine status now differs from the review
+
+
+def course_sessions(s: Session, *, course_ext: str, institution: str | None = None) -> list[str]:
+    """Ids of the stored sessions of course ``course_ext`` (of one institution, or of every
+    institution that has a course with that id), oldest first."""
+    stmt = select(Course.id).where(Course.ext_id == course_ext)
+    if institution is not None:
+        inst = reg_repo.institution_by_name(s, institution)
+        if inst is None:
+            raise NotFound(f"no institution named {institution!r}", field="institution")
+        stmt = stmt.where(Course.institution_id == inst.id)
+    course_ids = list(s.scalars(stmt))
+    if not course_ids:
+        raise NotFound(f"no course {course_ext!r}" + (f" at {institution!r}" if institution else ""),
+                       field="course")
+    return list(s.scalars(select(StudySession.id)
+                          .where(StudySession.course_id.in_(course_ids))
+                          .order_by(StudySession.started_at, StudySession.id)))
+
+
+def reevaluate_course(factory: sessionmaker[Session], *, course_ext: str, institution: str | None,
+                      policy: Policy, now: datetime,
+                      hooks: list[Callable[[UnitOfWork, Evaluated], None]] | None = None,
+                      progress: Callable[[int, int], None] | None = None) -> Reevaluated:
+    """Judge every stored session of the course again under ``policy``; ``progress(done, total)``
+    after each."""
+    with unit_of_work(factory) as uow:
+        ids = course_sessions(uow.session, course_ext=course_ext, institution=institution)
+    report = Reevaluated()
+    for i, sid in enumerate(ids, 1):
+        with unit_of_work(factory) as uow:
+            done = evaluate_session(uow, session_id=sid, policy=policy, now=now)
+            report.sessions += 1
+            if done.changed:
+                report.changed += 1
+                report.transitions[(done.previous_status, done.status)] += 1
+                for hook in hooks or []:
+                    hook(uow, done)
+            elif done.status != done.verdict.status and done.status in ("valid", "invalid"):
+                report.reviewed_kept += 1
+        if progress is not None:
+            progress(i, len(ids))
+    return report
