@@ -348,3 +348,28 @@ def test_purge_deletes_old_files_and_keeps_the_records(
             photo_bytes(uow, rows[old].id, thumb=False, store=store)
     for key in old_keys:
         assert not (settings.blob_dir / key).exists()
+
+
+def test_purge_runs_as_a_task_and_from_the_cli(
+        platform: Platform, settings: Settings, obama_session: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from proctor import evidence_cli
+    from proctor.cli import app
+    from proctor.workers.vision_tasks import purge_evidence_task
+
+    cid = add_challenge(settings, obama_session, "photo")
+    photo_id = send(platform, cid, photo(OBAMA2)).json()["photos"][0]["photo_id"]
+    assert purge_evidence_task.delay().get() == {"photos": 0, "blobs_deleted": 0}
+    monkeypatch.setattr(evidence_cli, "get_settings", lambda: settings)
+    with uow_for(settings) as uow:  # the enrolment photo is kept: it backs the template
+        row = uow.session.get(Photo, photo_id)
+        assert row is not None
+        row.taken_at = datetime.now(UTC) - timedelta(days=40)
+    result = CliRunner().invoke(app, ["evidence", "purge", "--days", "30"])
+    assert result.exit_code == 0, result.output
+    assert '"photos": 1' in result.output and '"blobs_deleted": 2' in result.output
+    with uow_for(settings) as uow:
+        row = uow.session.get(Photo, photo_id)
+        assert row is not None and row.blob_key is None and row.outcome == "match"
