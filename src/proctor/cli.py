@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from proctor import evaluation_cli
+from proctor import evaluation_cli, evidence_cli
 from proctor.config import get_settings
 from proctor.simulation import cli as simulation_cli
 from proctor.storage.db import engine_for, session_factory, unit_of_work
@@ -23,6 +23,7 @@ app.add_typer(platform_app, name="platform")
 app.add_typer(user_app, name="user")
 app.add_typer(simulation_cli.app)
 app.add_typer(evaluation_cli.app)
+app.add_typer(evidence_cli.app, name="evidence")
 
 ROLES = ("admin", "county_reviewer", "institution_staff", "auditor")
 

@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from standardwebhooks import Webhook
+
+from proctor.signing import BytesWebhook
 
 
 def sign_headers(key_id: str, secret: str, body: bytes, *, msg_id: str | None = None,
@@ -21,7 +22,7 @@ def sign_headers(key_id: str, secret: str, body: bytes, *, msg_id: str | None = 
     """The four headers CONTRACT §1 asks for, over the exact bytes that will be sent."""
     msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
     timestamp = timestamp or datetime.now(UTC)
-    signature = Webhook(secret).sign(msg_id, timestamp, body.decode())
+    signature = BytesWebhook(secret).sign(msg_id, timestamp, body)  # any bytes: photos too
     return {
         "webhook-id": msg_id,
         "webhook-timestamp": str(int(timestamp.timestamp())),
@@ -47,6 +48,16 @@ class ProctorClient:
         signed.update(headers or {})
         return self.http.request(method, path, content=body, headers=signed)
 
+    def upload(self, path: str, images: list[tuple[str, bytes]], *,
+               field: str = "image") -> httpx.Response:
+        """POST multipart/form-data, one ``field`` part per (file name, bytes), signed over the
+        exact multipart bytes sent (the photo endpoints)."""
+        files = [(field, (name, data, _image_type(data))) for name, data in images]
+        encoded = httpx.Request("POST", "http://upload.invalid/", files=files)
+        body = encoded.read()
+        return self.request("POST", path, raw=body,
+                            headers={"Content-Type": encoded.headers["Content-Type"]})
+
     def get(self, path: str, **kw: Any) -> httpx.Response:
         return self.request("GET", path, **kw)
 
@@ -55,3 +66,9 @@ class ProctorClient:
 
     def put(self, path: str, payload: Any = None, **kw: Any) -> httpx.Response:
         return self.request("PUT", path, payload, **kw)
+
+
+def _image_type(data: bytes) -> str:
+    if data.startswith(b"\x89PNG"):
+        return "image/png"
+    return "image/jpeg" if data.startswith(b"\xff\xd8") else "application/octet-stream"

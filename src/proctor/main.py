@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from proctor import __version__
 from proctor.api import errors
-from proctor.api.routes import challenges, registry, sessions, verdicts
+from proctor.api.routes import challenges, faces, registry, sessions, verdicts
 from proctor.config import Settings, get_settings
 from proctor.services.challenges import draw_plan
 from proctor.services.policies import policy_for
@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sessions.router)
     app.include_router(challenges.router)
     app.include_router(verdicts.router)
+    app.include_router(faces.router)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

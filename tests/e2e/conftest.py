@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -31,6 +32,9 @@ def _free_port() -> int:
 def live_server(database_url: str, tmp_path) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
     port = _free_port()
     env = {**os.environ, "PROCTOR_DATABASE_URL": database_url, "PROCTOR_BLOB_DIR": str(tmp_path / "b")}
+    # the code under test (this checkout's src/), not whatever the venv's editable install names
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[2] / "src"),
+                                         env.get("PYTHONPATH", "")])
     for name in ("PROCTOR_BROKER_URL", "PROCTOR_REDIS_URL"):
         env.pop(name, None)
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "proctor.main:create_app", "--factory",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from proctor.domain.errors import Unauthorized
+from proctor.signing import BytesWebhook
 from proctor.storage.db import UnitOfWork
 from proctor.storage.replay import ReplayGuard
 from proctor.storage.repositories import registry as repo
@@ -34,7 +34,7 @@ def authenticate(uow: UnitOfWork, guard: ReplayGuard, *, headers: dict[str, str]
         if not headers.get(name):
             raise Unauthorized(f"missing {name} header")
     try:
-        Webhook(key.secret).verify(body, headers, json_parse=False)
+        BytesWebhook(key.secret).verify_bytes(body, headers)  # multipart JPEGs are not UTF-8
     except WebhookVerificationError as exc:
         reason = str(exc)
         if "too old" in reason or "too new" in reason:

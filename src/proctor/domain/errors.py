@@ -57,3 +57,8 @@ class Conflict(ProctorError):
 class PayloadTooLarge(ProctorError):
     status = 413
     code = "too_large"
+
+
+class Gone(ProctorError):
+    status = 410
+    code = "gone"

@@ -16,9 +16,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PIL import Image, ImageOps
+
+if TYPE_CHECKING:
+    from proctor.config import Settings
 
 _EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png"}
 
@@ -53,6 +56,22 @@ def _check_key(key: str) -> str:
     if len(parts) != 3 or any(p in ("", ".", "..") for p in parts) or "\\" in key:
         raise ValueError(f"not a blob key: {key!r}")
     return key
+
+
+def blob_store_from_settings(settings: Settings) -> BlobStore:
+    """The store ``settings.blob_backend`` names: a local directory, or an S3 bucket."""
+    if settings.blob_backend == "s3":
+        if not settings.s3_bucket:
+            raise ValueError("blob_backend = 's3' needs s3_bucket")
+        return S3BlobStore(
+            settings.s3_bucket,
+            endpoint_url=settings.s3_endpoint_url,
+            access_key=settings.s3_access_key,
+            secret_key=settings.s3_secret_key,
+            region=settings.s3_region,
+            prefix=settings.s3_prefix,
+        )
+    return LocalBlobStore(settings.blob_dir)
 
 
 def delete_older_than(store: BlobStore, cutoff: datetime) -> list[str]:

@@ -1,6 +1,7 @@
 """ORM tables. Importing this package registers every table on Base.metadata."""
 
 from proctor.storage.tables.evidence import Challenge, FaceTemplate, Photo, SessionVerdict
+from proctor.storage.tables.faces import FaceEnrolment
 from proctor.storage.tables.registry import (
     Course,
     Enrolment,
@@ -27,6 +28,7 @@ __all__ = [
     "ReviewDecision",
     "Challenge",
     "FaceTemplate",
+    "FaceEnrolment",
     "Photo",
     "SessionVerdict",
     "Course",

@@ -1,0 +1,52 @@
+"""Enrolment photos and challenge photos: what the service answers (never a face template)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class FaceStatusOut(BaseModel):
+    learner_id: str
+    status: str = Field(description="none | pending | enrolled | rejected: the latest photo's "
+                        "fate (a rejected retry leaves an earlier template in force)")
+    reasons: list[str] = Field(description="why the latest photo was rejected")
+    submission_id: str | None
+    submitted_at: datetime | None
+    enrolled: bool = Field(description="a face template is in force for this learner")
+    enrolled_at: datetime | None
+
+
+class ProcessingOut(BaseModel):
+    status: str = Field("processing", description="the face pipeline will judge it shortly")
+    status_url: str
+
+
+class FaceProcessingOut(ProcessingOut):
+    learner_id: str
+    submission_id: str
+
+
+class PhotoOut(BaseModel):
+    photo_id: str
+    frame_index: int
+    outcome: str = Field(description="pending | match | mismatch | no_face | multiple_faces | "
+                         "poor_quality | spoof | no_enrolment")
+    reasons: list[str]
+
+
+class ChallengePhotosOut(BaseModel):
+    challenge_id: str
+    kind: str
+    status: str = Field(description="passed | failed | pending (being judged, or a retry is "
+                        "allowed: send another photo) | expired")
+    reasons: list[str]
+    retries_left: int | None = Field(None, description="photo: further photos this challenge "
+                                     "takes after a bad one")
+    photos: list[PhotoOut]
+
+
+class ChallengeProcessingOut(ProcessingOut):
+    challenge_id: str
+    photos: list[PhotoOut]

@@ -1,0 +1,233 @@
+"""Use cases (vision worker side): judge enrolment photos and challenge photos with the models.
+
+This module imports dlib (through proctor.vision.faces): only vision workers import it, and
+the API process only in the embedded setup without a broker. One FaceEngine and one Landmarker
+are loaded per process, on first use, and reused by every task.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from proctor.domain.errors import NotFound
+from proctor.domain.policy import Policy
+from proctor.services.challenges import LIVENESS_FRAMES
+from proctor.services.photos import NO_ENROLMENT
+from proctor.services.uploads import phash_hex
+from proctor.storage.blobs import BlobStore
+from proctor.storage.db import UnitOfWork
+from proctor.storage.repositories import faces as face_repo
+from proctor.storage.tables import Challenge, FaceEnrolment, FaceTemplate, Photo
+from proctor.vision import passive
+from proctor.vision.decode import decode_image
+from proctor.vision.faces import (
+    FaceEngine,
+    FaceResult,
+    MatchPolicy,
+    Outcome,
+    template_from_bytes,
+    template_to_bytes,
+)
+from proctor.vision.liveness import Action, Landmarker, LivenessPolicy, LivenessResult, check_active
+
+TEMPLATE_MODEL = "dlib_resnet_v1/yunet_2026may"
+FINAL_OUTCOMES = {o.value for o in Outcome}
+
+_lock = threading.Lock()
+_engines: dict[Path, FaceEngine] = {}
+_landmarkers: dict[Path, Landmarker] = {}
+
+
+def face_engine(models_dir: Path) -> FaceEngine:
+    """The process's FaceEngine for ``models_dir`` (loaded once: ~0.5 s and ~100 MB)."""
+    with _lock:
+        if models_dir not in _engines:
+            _engines[models_dir] = FaceEngine(models_dir)
+        return _engines[models_dir]
+
+
+def landmarker(models_dir: Path) -> Landmarker:
+    with _lock:
+        if models_dir not in _landmarkers:
+            _landmarkers[models_dir] = Landmarker(models_dir)
+        return _landmarkers[models_dir]
+
+
+def match_policy(policy: Policy) -> MatchPolicy:
+    """The one place the policy's face thresholds reach the vision layer."""
+    return MatchPolicy(match_distance=policy.match_distance)
+
+
+def liveness_policy(policy: Policy) -> LivenessPolicy:
+    lo, hi = LIVENESS_FRAMES
+    return LivenessPolicy(min_frames=lo, max_frames=hi, match=match_policy(policy))
+
+
+# --- enrolment ---------------------------------------------------------------------------
+
+def process_enrolment(uow: UnitOfWork, *, enrolment_id: str, store: BlobStore, policy: Policy,
+                      models_dir: Path, now: datetime) -> FaceEnrolment:
+    """Judge a pending enrolment photo: a template in force, or the reasons there is none.
+
+    A new template deactivates the learner's previous one (kept: history). Idempotent: a
+    submission judged already is left alone (a task may run twice).
+    """
+    s = uow.session
+    row = s.get(FaceEnrolment, enrolment_id)
+    if row is None:
+        raise NotFound(f"unknown enrolment submission {enrolment_id!r}")
+    if row.status != "pending" or row.blob_key is None:
+        return row
+    rgb = decode_image(store.get(row.blob_key)).rgb
+    result = face_engine(models_dir).enrol(rgb, match_policy(policy))
+    row.processed_at = now
+    if not result.ok:
+        row.status, row.reasons = "rejected", list(result.reasons)
+        s.flush()
+        return row
+    assert result.template is not None and result.quality is not None
+    face_repo.deactivate_templates(s, row.learner_id)
+    q = result.quality
+    template = FaceTemplate(
+        learner_id=row.learner_id, vector=template_to_bytes(result.template),
+        model=TEMPLATE_MODEL, blob_key=row.blob_key, sha256=row.sha256,
+        phash=phash_hex(result.phash), active=True, created_at=now,
+        quality={"face_px": q.face_px, "sharpness": round(q.sharpness, 2),
+                 "brightness": round(q.brightness, 2), "contrast": round(q.contrast, 2)})
+    s.add(template)
+    s.flush()
+    row.status, row.reasons, row.template_id = "enrolled", [], template.id
+    s.flush()
+    return row
+
+
+# --- challenge photos --------------------------------------------------------------------
+
+def judge_challenge(uow: UnitOfWork, *, challenge_id: str, store: BlobStore, policy: Policy,
+                    models_dir: Path, now: datetime) -> Challenge:
+    """Judge a challenge's pending photos, write each Photo's outcome, and the challenge's.
+
+    ``now`` is the server time the photos were received (not when a worker got to them), so
+    a queue delay never turns a retry into an expiry.
+    """
+    s = uow.session
+    c = s.get(Challenge, challenge_id, with_for_update=True)
+    if c is None:
+        raise NotFound(f"unknown challenge {challenge_id!r}")
+    photos = face_repo.photos_of_challenge(s, c.id)
+    pending = [p for p in photos if p.outcome == "pending"]
+    if not pending:
+        return c  # judged already (a task delivered twice)
+    learner_id = pending[0].learner_id
+    active = face_repo.active_template(s, learner_id)
+    if active is None:
+        for p in pending:
+            p.outcome, p.reasons, p.processed_at = NO_ENROLMENT, [NO_ENROLMENT], now
+        _settle(c, "failed", [NO_ENROLMENT])
+        s.flush()
+        return c
+    template = template_from_bytes(active.vector)
+    earlier = face_repo.earlier_hashes(s, learner_id, before=now, exclude_challenge=c.id)
+    frames = [decode_image(store.get(p.blob_key)).rgb for p in pending if p.blob_key]
+    if c.kind == "liveness":
+        _judge_liveness(c, pending, frames, template, earlier, policy, models_dir, now)
+    else:
+        _judge_photo(c, photos, pending[-1], frames[-1], template, earlier, policy, models_dir,
+                     now)
+    s.flush()
+    return c
+
+
+def _judge_photo(c: Challenge, photos: list[Photo], photo: Photo, rgb: np.ndarray,
+                 template: np.ndarray, earlier: list[int], policy: Policy, models_dir: Path,
+                 now: datetime) -> None:
+    result = face_engine(models_dir).verify(rgb, template, match_policy(policy), earlier)
+    _record(photo, result.outcome.value, result.distance, result.reasons, result.phash, now)
+    photo_detail = _photo_detail(result)
+    tries = sum(1 for p in photos if p.outcome in FINAL_OUTCOMES)
+    certain_mismatch = (result.outcome is Outcome.MISMATCH and result.distance is not None
+                        and result.distance >= policy.certain_mismatch_distance)
+    if result.outcome is Outcome.MATCH:
+        _settle(c, "passed", [], photo_detail)
+    elif result.outcome.value in policy.fatal_photo_outcomes or certain_mismatch:
+        _settle(c, "failed", list(result.reasons), photo_detail)
+    elif tries <= policy.photo_retry_allowance and now <= c.expires_at:
+        # one bad frame does not fail the learner: the same challenge takes another photo
+        left = policy.photo_retry_allowance + 1 - tries
+        _settle(c, "pending", list(result.reasons), {**photo_detail, "retries_left": left})
+    else:
+        _settle(c, "failed", list(result.reasons), photo_detail)
+
+
+def _photo_detail(result: FaceResult) -> dict[str, Any]:
+    return {"outcome": result.outcome.value,
+            "distance": None if result.distance is None else round(result.distance, 4),
+            "live_score": None if result.live_score is None else round(result.live_score, 4)}
+
+
+def _judge_liveness(c: Challenge, photos: list[Photo], frames: list[np.ndarray],
+                    template: np.ndarray, earlier: list[int], policy: Policy, models_dir: Path,
+                    now: datetime) -> None:
+    lpol = liveness_policy(policy)
+    try:
+        action = Action(c.action or "")
+    except ValueError:
+        action = None
+    if action is None:
+        for p in photos:
+            _record(p, Outcome.NO_FACE.value, None, ["unknown_action"], None, now)
+        _settle(c, "failed", [f"unknown_action:{c.action}"])
+        return
+    result = check_active(face_engine(models_dir), landmarker(models_dir), frames, action,
+                          template, lpol)
+    frozen = [r for r in result.reasons if r.startswith("frozen_burst")]
+    replays: list[str] = []
+    for i, (p, rgb) in enumerate(zip(photos, frames, strict=True)):
+        phash = passive.perceptual_hash(rgb)
+        outcome, reasons = _frame_outcome(result, i, lpol)
+        replay = passive.closest_hash(phash, earlier)
+        if replay is not None and replay[1] <= lpol.match.replay_max_hamming:
+            outcome, reasons = Outcome.SPOOF.value, [f"replayed_still:hamming={replay[1]}"]
+            replays.append(f"replayed_still:frame={i}")
+        elif frozen:
+            outcome, reasons = Outcome.SPOOF.value, frozen
+        sig = result.frames[i] if i < len(result.frames) else None
+        _record(p, outcome, sig.distance if sig else None, reasons, phash, now)
+    detail = {"outcome": result.outcome.value, "action": action.value,
+              "action_seen": result.action_seen,
+              "max_distance": None if result.max_distance is None else round(result.max_distance, 4),
+              "max_motion": round(max(result.motion), 3) if result.motion else None}
+    passed = result.passed and not replays
+    _settle(c, "passed" if passed else "failed", [*result.reasons, *replays], detail)
+
+
+def _frame_outcome(result: LivenessResult, i: int, lpol: LivenessPolicy) -> tuple[str, list[str]]:
+    if i >= len(result.frames):  # the burst was refused before any frame was looked at
+        return Outcome.NO_FACE.value, list(result.reasons)
+    sig = result.frames[i]
+    if sig.faces == 0:
+        return Outcome.NO_FACE.value, ["no_face"]
+    if sig.faces > 1:
+        return Outcome.MULTIPLE_FACES.value, [f"multiple_faces:{sig.faces}"]
+    assert sig.distance is not None
+    if sig.distance > lpol.match.match_distance:
+        return Outcome.MISMATCH.value, [
+            f"distance_above_threshold:{sig.distance:.3f}>{lpol.match.match_distance}"]
+    return Outcome.MATCH.value, []
+
+
+def _record(p: Photo, outcome: str, distance: float | None, reasons: Any, phash: int | None,
+            now: datetime) -> None:
+    p.outcome, p.distance, p.reasons = outcome, distance, list(reasons)
+    p.phash, p.processed_at = phash_hex(phash), now
+
+
+def _settle(c: Challenge, outcome: str, reasons: list[str],
+            face: dict[str, Any] | None = None) -> None:
+    c.outcome = outcome
+    c.detail = {**(c.detail or {}), "face": {**(face or {}), "reasons": reasons}}

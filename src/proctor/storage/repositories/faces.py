@@ -1,0 +1,72 @@
+"""Queries on face templates, enrolment submissions and photos (the face pipeline's data)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from proctor.storage.tables import FaceEnrolment, FaceTemplate, Photo
+
+
+def active_template(s: Session, learner_id: int) -> FaceTemplate | None:
+    return s.scalar(select(FaceTemplate)
+                    .where(FaceTemplate.learner_id == learner_id, FaceTemplate.active.is_(True))
+                    .order_by(FaceTemplate.created_at.desc(), FaceTemplate.id.desc()).limit(1))
+
+
+def deactivate_templates(s: Session, learner_id: int) -> None:
+    s.execute(update(FaceTemplate)
+              .where(FaceTemplate.learner_id == learner_id, FaceTemplate.active.is_(True))
+              .values(active=False))
+
+
+def latest_enrolment(s: Session, learner_id: int) -> FaceEnrolment | None:
+    return s.scalar(select(FaceEnrolment).where(FaceEnrolment.learner_id == learner_id)
+                    .order_by(FaceEnrolment.submitted_at.desc(), FaceEnrolment.id.desc()).limit(1))
+
+
+def photos_of_challenge(s: Session, challenge_id: str) -> list[Photo]:
+    return list(s.scalars(select(Photo).where(Photo.challenge_id == challenge_id)
+                          .order_by(Photo.taken_at, Photo.frame_index)))
+
+
+def earlier_hashes(s: Session, learner_id: int, *, before: datetime,
+                   exclude_challenge: str) -> list[int]:
+    """Perceptual hashes of every photo this learner sent before (other challenges) and of
+    their enrolment photos: a photo close to any of them is a replayed still."""
+    photo_hashes = s.scalars(select(Photo.phash).where(
+        Photo.learner_id == learner_id, Photo.challenge_id != exclude_challenge,
+        Photo.taken_at <= before, Photo.phash.is_not(None)))
+    template_hashes = s.scalars(select(FaceTemplate.phash).where(
+        FaceTemplate.learner_id == learner_id, FaceTemplate.phash.is_not(None)))
+    return [int(h, 16) for h in [*photo_hashes, *template_hashes] if h]
+
+
+def photos_older_than(s: Session, cutoff: datetime, limit: int = 1000) -> list[Photo]:
+    """Photos taken before ``cutoff`` whose blobs are still kept."""
+    return list(s.scalars(select(Photo)
+                          .where(Photo.taken_at < cutoff,
+                                 or_(Photo.blob_key.is_not(None), Photo.thumb_key.is_not(None)))
+                          .order_by(Photo.taken_at).limit(limit)))
+
+
+def keys_still_referenced(s: Session, keys: Iterable[str], *, cutoff: datetime) -> set[str]:
+    """Of ``keys``, those a row kept beyond the purge still points at (blobs are content-
+    addressed: a recent replay of an old photo shares its blob; enrolment photos too)."""
+    keys = list(keys)
+    if not keys:
+        return set()
+    used: set[str] = set()
+    for col, thumb in ((Photo.blob_key, Photo.thumb_key),):
+        rows = s.execute(select(col, thumb).where(Photo.taken_at >= cutoff,
+                                                  or_(col.in_(keys), thumb.in_(keys))))
+        for a, b in rows:
+            used.update(k for k in (a, b) if k)
+    used.update(k for k in s.scalars(select(FaceEnrolment.blob_key)
+                                     .where(FaceEnrolment.blob_key.in_(keys))) if k)
+    used.update(k for k in s.scalars(select(FaceTemplate.blob_key)
+                                     .where(FaceTemplate.blob_key.in_(keys))) if k)
+    return used & set(keys)
