@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from proctor.config import get_settings
+from proctor.portal import cli as portal_cli
 from proctor.simulation import cli as simulation_cli
 from proctor.storage.db import engine_for, session_factory, unit_of_work
 
@@ -21,6 +22,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(platform_app, name="platform")
 app.add_typer(user_app, name="user")
 app.add_typer(simulation_cli.app)
+app.add_typer(portal_cli.app)
 
 ROLES = ("admin", "county_reviewer", "institution_staff", "auditor")
 

@@ -13,7 +13,7 @@ from kombu import Queue
 
 from proctor.config import Settings, get_settings
 
-celery_app = Celery("proctor", include=["proctor.workers.tasks"])
+celery_app = Celery("proctor", include=["proctor.workers.tasks", "proctor.workers.callback_tasks"])
 _current: dict[str, Settings] = {}
 
 
@@ -60,6 +60,7 @@ def configure(settings: Settings) -> Celery:
                                        "schedule": 600.0},
             "evaluate-idle-sessions": {"task": "proctor.evaluate_idle_sessions",
                                        "schedule": 300.0},
+            "sweep-callbacks": {"task": "proctor.callbacks.sweep", "schedule": 60.0},
         },
     )
     return celery_app

@@ -88,3 +88,7 @@ def evaluate_idle_sessions() -> int:
             study.status, study.ended_at = "ended", study.last_event_at or study.started_at
             uow.after_commit(lambda sid=sid: evaluate_session_task.delay(sid))
     return len(idle)
+
+
+# Registers the callback hook in VERDICT_HOOKS wherever evaluation runs (API process or worker).
+from proctor.workers import callback_tasks  # noqa: E402, F401
