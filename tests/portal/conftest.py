@@ -116,7 +116,7 @@ class World:
     """A small demo data set (services.demo) on the test database, and the app serving it.
 
     Two institutions: 410105 (金水区, id in .inst["410105"]) and 410223 (尉氏县). In each, learner
-    stu-x02 sat lesson 2 with a forward seek (flagged FAST_FORWARD) and lesson 3 after it
+    stu-x02 sat lesson 2 in a background tab (flagged MULTI_WINDOW) and lesson 3 after it
     (flagged LESSON_ORDER); stu-x01 sat all three lessons honestly.
     Users (password PASSWORD): admin, reviewer (410105), reviewer2 (410223), staff (the 410105
     institution), auditor.
@@ -125,7 +125,7 @@ class World:
     settings: Settings
     app: object
     inst: dict[str, int]
-    flagged: dict[str, str]  # county -> the FAST_FORWARD session
+    flagged: dict[str, str]  # county -> the MULTI_WINDOW session
     cascaded: dict[str, str]  # county -> the LESSON_ORDER session after it
     learner: dict[str, int]  # county -> the cheating learner
     course: dict[str, int]

@@ -54,7 +54,7 @@ NAMES = ("张伟", "王芳", "李娜", "刘洋", "陈静", "杨帆", "赵磊", "
 # A cheat on an early lesson also makes the later ones invalid (LESSON_ORDER): learner 1 shows
 # that cascade, and how an overturn on review lifts it.
 CHEATS: dict[int, tuple[int, str]] = {
-    1: (2, "seek_forward"), 2: (4, "background_tab"), 3: (4, "stand_in"),
+    1: (2, "background_tab"), 2: (4, "seek_forward"), 3: (4, "stand_in"),
     4: (4, "skipped_popups"), 5: (4, "speed_2.0"), 6: (3, "away_from_camera"),
 }
 SKIPS_LESSON = 7  # this learner jumps from lesson 1 to lesson 3 (LESSON_ORDER)
