@@ -57,6 +57,8 @@ CHEATS: dict[int, tuple[int, str]] = {
     1: (2, "background_tab"), 2: (4, "seek_forward"), 3: (4, "stand_in"),
     4: (4, "skipped_popups"), 5: (4, "speed_2.0"), 6: (3, "away_from_camera"),
 }
+LESSON_TITLES = {"elec-101": ("安全用电基础", "触电急救", "电工仪表使用", "低压电器安装", "线路检修"),
+                 "care-201": ("职业道德与礼仪", "生活照料", "基础护理", "康复护理", "心理支持")}
 SKIPS_LESSON = 7  # this learner jumps from lesson 1 to lesson 3 (LESSON_ORDER)
 LESSONS = 4
 # Uploads arriving within this many seconds are stored as one batch: far fewer transactions
@@ -194,7 +196,8 @@ def build_demo(uow: UnitOfWork, *, settings: Settings, policy: Policy, now: date
                                    data=CourseIn(title=title, occupation=occupation,
                                                  required_class_hours=lessons_per_course, lessons=[
                                                      {"id": f"L{i + 1}", "seq": i + 1,
-                                                      "title": f"第{i + 1}课", "duration_s": d,
+                                                      "title": LESSON_TITLES[course_ext][i % 5],
+                                                      "duration_s": d,
                                                       "class_hours": 1.0}
                                                      for i, d in enumerate(durations)]))
         course = reg_repo.course(uow.session, issued.institution_id, course_ext)
