@@ -4,10 +4,15 @@ Standard Webhooks signature with the platform's secret and can be told to fail."
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,11 +20,12 @@ from sqlalchemy import select
 from standardwebhooks import Webhook
 
 from conftest import World, csrf_of, make_world
-from proctor.config import Settings
+from proctor.config import Settings, get_settings
 from proctor.domain.backoff import backoff_delay
 from proctor.services.callbacks import deliver_once
 from proctor.storage.db import engine_for, session_factory, unit_of_work, utcnow
 from proctor.storage.tables import AuditEntry, Callback, Institution, PlatformKey
+from proctor.workers import celery_app as celery_module
 
 HOME = "410105"
 
@@ -216,3 +222,58 @@ def test_backoff_grows_with_jitter_and_a_cap() -> None:
     with pytest.raises(ValueError, match="start at 1"):
         backoff_delay(0, base_s=30, cap_s=3600, draw=0.5)
 
+
+
+# ---------------------------------------------------------------- a real worker on Redis
+RESULTS = "redis://127.0.0.1:6379/14"
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+def test_a_real_worker_retries_with_backoff_until_delivered(
+        request: pytest.FixtureRequest, tmp_path: Path, receiver: Receiver) -> None:
+    from tests.conftest import RUN_ID, _truncate_pg
+
+    url = request.getfixturevalue("pg_migrated")
+    _truncate_pg(url)
+    settings = Settings(database_url=url, blob_dir=tmp_path / "blobs", broker_url=None,
+                        redis_url=None, secret_key="portal-test-secret-" * 3)
+    world = make_world(settings)
+    _register(world, receiver)
+    queue = f"test-callbacks-{RUN_ID}"
+    env = {**os.environ, "PROCTOR_BROKER_URL": RESULTS, "PROCTOR_RESULT_BACKEND": RESULTS,
+           "PROCTOR_DATABASE_URL": url, "PROCTOR_CALLBACK_BACKOFF_BASE_S": "0.3",
+           "PROCTOR_CALLBACK_MAX_ATTEMPTS": "5",
+           # this checkout's code, whatever the venv's editable install points at
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "proctor.workers.celery_app:celery_app", "worker",
+         "--pool", "solo", "-Q", queue, "--loglevel", "WARNING", "--without-gossip",
+         "--without-mingle", "--without-heartbeat"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    celery_module.configure(settings.model_copy(update={"broker_url": RESULTS,
+                                                        "result_backend": RESULTS}))
+    celery_module.celery_app.conf.task_default_queue = queue
+    try:
+        receiver.fail_next = 2
+        _overturn(world, world.flagged[HOME])  # its callback goes through the broker
+        subject = f"session:{world.flagged[HOME]}"
+        deadline = time.monotonic() + 60
+        row = None
+        while time.monotonic() < deadline:
+            row = next((c for c in _callbacks(world) if c.subject == subject), None)
+            if row is not None and row.status == "delivered":
+                break
+            time.sleep(0.2)
+        if row is None or row.status != "delivered":
+            worker.terminate()
+            out = worker.stdout.read().decode() if worker.stdout else ""
+            pytest.fail(f"not delivered ({row and row.status}): {out[-2000:]}")
+        assert row.attempts == 3  # two 503s, retried by Celery after a backoff, then a 204
+        ours = [r for r in receiver.received if r["id"] == row.id]
+        assert len(ours) == 1
+        assert ours[0]["payload"]["data"]["status"] == "valid"
+    finally:
+        worker.terminate()
+        worker.wait(timeout=20)
+        celery_module.configure(get_settings())
