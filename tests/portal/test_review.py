@@ -200,3 +200,19 @@ def test_audit_verify_finds_edits_deletions_and_reordering(
     assert "BROKEN at seq 5" in out
     # the portal's audit page says so too
     assert "哈希链在第 5 条处断开" in world.client("auditor").get("/portal/audit").text
+
+
+def test_demo_if_empty_leaves_existing_data_alone(world: World,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from proctor.cli import app
+
+    monkeypatch.setenv("PROCTOR_DATABASE_URL", world.settings.database_url)
+    get_settings.cache_clear()
+    try:
+        kept = CliRunner().invoke(app, ["demo", "--if-empty"])
+        refused = CliRunner().invoke(app, ["demo"])
+    finally:
+        get_settings.cache_clear()
+    assert kept.exit_code == 0
+    assert "nothing done" in kept.output
+    assert refused.exit_code == 2
