@@ -25,7 +25,7 @@ migrate: install
 ## make run: install, migrate the embedded SQLite database under var/, serve on 127.0.0.1:8000
 run: install
 	@mkdir -p var
-	$(BIN)/proctor db upgrade
+	$(BIN)/proctor db upgrade && $(BIN)/proctor demo --if-empty
 	@echo "proctor: API docs at http://127.0.0.1:8000/docs  (portal: http://127.0.0.1:8000/portal)"
 	@echo "proctor: make a platform key with: $(BIN)/proctor platform create --institution NAME --county 410102"
 	$(BIN)/uvicorn proctor.main:create_app --factory --host 127.0.0.1 --port 8000

@@ -13,6 +13,7 @@ from proctor import __version__
 from proctor.api import errors
 from proctor.api.routes import challenges, faces, registry, sessions, verdicts
 from proctor.config import Settings, get_settings
+from proctor.portal.app import create_portal_app
 from proctor.services.challenges import draw_plan
 from proctor.services.policies import policy_for
 from proctor.storage.db import UnitOfWork, engine_for, session_factory, utcnow
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(challenges.router)
     app.include_router(verdicts.router)
     app.include_router(faces.router)
+    app.mount("/portal", create_portal_app(app))
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

@@ -100,7 +100,7 @@ def face_photo(tint: str, *, faces: int = 1, label: str = "") -> str:
 USER_REVIEWER = {
     "username": "jinshui.li",
     "display_name": "李敏",
-    "role": "reviewer",
+    "role": "county_reviewer",
     "scope_label": "金水区 410105",
 }
 

@@ -106,10 +106,10 @@ def test_review_form_modes(env: jinja2.Environment) -> None:
 @pytest.mark.parametrize(
     ("role", "shown", "hidden"),
     [
-        ("reviewer", ["待复核队列", "概览"], ["回调失败", "审计日志", "本机构学员"]),
+        ("county_reviewer", ["待复核队列", "概览"], ["回调失败", "审计日志", "本机构学员"]),
         ("admin", ["待复核队列", "回调失败", "审计日志"], ["本机构学员"]),
         ("auditor", ["审计日志", "概览"], ["回调失败"]),
-        ("institution", ["本机构学员"], ["待复核队列", "回调失败", "审计日志"]),
+        ("institution_staff", ["本机构学员"], ["待复核队列", "回调失败", "审计日志"]),
     ],
 )
 def test_navigation_follows_the_role(
@@ -117,7 +117,7 @@ def test_navigation_follows_the_role(
 ) -> None:
     context = samples.learner_context()
     context["user"] = samples.USER_REVIEWER | {"role": role}
-    context["nav_institution_id"] = "I4" if role == "institution" else None
+    context["nav_institution_id"] = "I4" if role == "institution_staff" else None
     nav = render(env, "learner.html", context).split('<nav class="main-nav"')[1].split("</nav>")[0]
     for text in shown:
         assert text in nav

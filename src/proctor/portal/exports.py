@@ -26,6 +26,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
+from proctor.domain.ids import mask_id_number
 from proctor.portal.labels import rule_label, status_label
 from proctor.portal.templating import DISPLAY_TZ
 
@@ -77,13 +78,6 @@ FLAGGED_COLUMNS: tuple[Column, ...] = (
 
 ROSTER_TITLE = "考试名单"
 FLAGGED_TITLE = "被标记学习会话"
-
-
-def mask_id_number(value: str) -> str:
-    """410***********123X: first 3 and last 4 shown, the same format as proctor.domain.ids."""
-    if len(value) <= 7:
-        return "*" * len(value)
-    return value[:3] + "*" * (len(value) - 7) + value[-4:]
 
 
 # ---------------------------------------------------------------- cell values

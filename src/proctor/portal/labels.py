@@ -35,6 +35,7 @@ STATUS_LABELS: Final[dict[str, str]] = {
     "invalid": "无效",
     "under_review": "待复核",
     "not_studied": "未学习",
+    "incomplete": "未学完",
 }
 
 CHALLENGE_KIND_LABELS: Final[dict[str, str]] = {
@@ -76,8 +77,8 @@ PHOTO_OUTCOME_TONE: Final[dict[str, str]] = {
 
 ROLE_LABELS: Final[dict[str, str]] = {
     "admin": "系统管理员",
-    "reviewer": "县级复核员",
-    "institution": "培训机构",
+    "county_reviewer": "县级复核员",
+    "institution_staff": "培训机构",
     "auditor": "审计员",
 }
 
@@ -85,6 +86,8 @@ REVIEW_DECISION_LABELS: Final[dict[str, str]] = {
     "confirm_invalid": "维持无效",
     "overturn": "改判有效",
     "second_review": "待二次复核",
+    "approve_overturn": "同意改判（二次复核）",
+    "reject_overturn": "驳回改判（二次复核）",
 }
 
 

@@ -13,7 +13,8 @@ from kombu import Queue
 
 from proctor.config import Settings, get_settings
 
-celery_app = Celery("proctor", include=["proctor.workers.tasks", "proctor.workers.vision_tasks"])
+celery_app = Celery("proctor", include=["proctor.workers.tasks", "proctor.workers.vision_tasks",
+                                         "proctor.workers.callback_tasks"])
 _current: dict[str, Settings] = {}
 
 
@@ -61,6 +62,7 @@ def configure(settings: Settings) -> Celery:
             "evaluate-idle-sessions": {"task": "proctor.evaluate_idle_sessions",
                                        "schedule": 300.0},
             "purge-old-photos": {"task": "proctor.evidence.purge", "schedule": 86400.0},
+            "sweep-callbacks": {"task": "proctor.callbacks.sweep", "schedule": 60.0},
         },
     )
     return celery_app

@@ -100,3 +100,7 @@ def evaluate_idle_sessions(now_iso: str | None = None) -> int:
         for sid in sorted({*idle, *waiting}):
             uow.after_commit(lambda sid=sid: evaluate_session_task.delay(sid, now.isoformat()))
     return len({*idle, *waiting})
+
+
+# Registers the callback hook in VERDICT_HOOKS wherever evaluation runs (API process or worker).
+from proctor.workers import callback_tasks  # noqa: E402, F401

@@ -1,0 +1,430 @@
+"""Page contexts from the database, always through the viewer's scope (see each template's
+header for the context it needs). Out-of-scope ids raise NotFound: the portal answers 404."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from markupsafe import Markup
+
+from proctor.config import Settings
+from proctor.domain.errors import NotFound
+from proctor.domain.policy import Policy
+from proctor.domain.timeline import clock_offset
+from proctor.portal import timeline_builder as tb
+from proctor.portal.templating import DISPLAY_TZ
+from proctor.portal.timeline import (
+    ChallengeMark,
+    PhotoMark,
+    TimelineView,
+    ViolationBand,
+    describe,
+    render_timeline_svg,
+)
+from proctor.services import review as review_service
+from proctor.services.evaluation import domain_event
+from proctor.services.scope import Scope
+from proctor.services.standing import Standing, eligibility_rules, standing
+from proctor.storage.db import UnitOfWork
+from proctor.storage.repositories import evidence as ev_repo
+from proctor.storage.repositories import portal as repo
+from proctor.storage.repositories import registry as reg_repo
+from proctor.storage.repositories import study as study_repo
+from proctor.storage.tables import Course, Institution, Learner, Lesson, User
+
+RULES = ("FAST_FORWARD", "MULTI_WINDOW", "POPUP_GAP", "FACE_LIVENESS", "LESSON_ORDER",
+         "RANDOM_PHOTO", "LATE_TELEMETRY")
+QUEUE_STATUSES = ("needs_review", "invalid", "under_review", "valid")
+PAGE_SIZE = 25
+DASHBOARD_DAYS = 30
+NOT_FOUND = "该页面不存在或不在您的管辖范围内。"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    uow: UnitOfWork
+    user: User
+    scope: Scope
+    settings: Settings
+    policy: Policy
+    now: datetime
+
+    @property
+    def today(self) -> date:
+        return self.now.astimezone(DISPLAY_TZ).date()
+
+
+def page_info(number: int, total: int, url: Any) -> dict[str, Any]:
+    pages = max(1, -(-total // PAGE_SIZE))
+    return {"number": number, "pages": pages, "total": total,
+            "prev_url": url(number - 1) if number > 1 else None,
+            "next_url": url(number + 1) if number < pages else None}
+
+
+def _phone(v: Viewer, phone: str | None) -> str | None:
+    """Phones follow the ID number's rule: whole for the roles that see full IDs."""
+    if not phone or v.scope.sees_full_ids:
+        return phone
+    return phone[:3] + "*" * max(0, len(phone) - 7) + phone[-4:]
+
+
+def _county(code: str) -> str:
+    return code  # the code is what county staff use; a name table can come later
+
+
+# --- dashboard -------------------------------------------------------------------------------
+
+def dashboard(v: Viewer) -> dict[str, Any]:
+    since_day = v.today - timedelta(days=DASHBOARD_DAYS - 1)
+    since = datetime.combine(since_day, datetime.min.time(), DISPLAY_TZ)
+    facts = repo.session_facts(v.uow.session, v.scope.covers, since)
+    stats = Counter(status or "pending" for _, _, status, _, _ in facts)
+    flagged = [f for f in facts if f[3] == "invalid"]
+    by_rule = Counter(rule for f in flagged for rule in (f[4] or []))
+    per_inst = Counter(f[0] for f in facts)
+    flagged_inst = Counter(f[0] for f in flagged)
+    names = {i.id: i.name for i in repo.institutions(v.uow.session, v.scope.covers)}
+    days: dict[date, list[int]] = {since_day + timedelta(days=d): [0, 0]
+                                   for d in range(DASHBOARD_DAYS)}
+    for _, started, _, engine_status, _ in facts:
+        day = started.astimezone(DISPLAY_TZ).date()
+        if day in days:
+            days[day][0] += 1
+            days[day][1] += engine_status == "invalid"
+    total = len(facts)
+    return {
+        "scope_label": v.scope.label() or (names.get(v.scope.institution_id or -1, "")),
+        "period_label": f"近 {DASHBOARD_DAYS} 天（{since_day.isoformat()} 至 {v.today.isoformat()}）",
+        "stats": {"sessions": total, "valid": stats["valid"], "invalid": stats["invalid"],
+                  "under_review": stats["under_review"], "pending": stats["pending"],
+                  "flagged_rate": (len(flagged) / total) if total else 0.0},
+        "by_rule": [{"rule": r, "flagged": by_rule[r], "total": total}
+                    for r in RULES if by_rule[r] or r != "LATE_TELEMETRY"],
+        "by_institution": sorted(
+            ({"institution_id": i, "name": names.get(i, str(i)), "flagged": flagged_inst[i],
+              "total": n} for i, n in per_inst.items()),
+            key=lambda r: (-r["flagged"] / r["total"], r["name"])),
+        "daily": [{"label": d.strftime("%m-%d"), "total": t, "flagged": f}
+                  for d, (t, f) in days.items()],
+        "queue_count": repo.needs_review_count(v.uow.session, v.scope.covers),
+    }
+
+
+# --- queue and the flagged export --------------------------------------------------------------
+
+def _int(value: str) -> int | None:
+    return int(value) if value.isdigit() else None
+
+
+def _day(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def queue_filters(params: dict[str, str]) -> tuple[dict[str, str], repo.QueueFilters]:
+    """The filters as typed (for the form) and as parsed (unknown values are dropped)."""
+    shown = {k: params.get(k, "") for k in
+             ("county", "institution", "course", "rule", "status", "date_from", "date_to")}
+    start, end = _day(shown["date_from"]), _day(shown["date_to"])
+    parsed = repo.QueueFilters(
+        county=shown["county"] if shown["county"].isdigit() else "",
+        institution=_int(shown["institution"]), course=_int(shown["course"]),
+        rule=shown["rule"] if shown["rule"] in RULES else "",
+        status=shown["status"] if shown["status"] in QUEUE_STATUSES else "",
+        started_from=datetime.combine(start, datetime.min.time(), DISPLAY_TZ) if start else None,
+        started_before=(datetime.combine(end + timedelta(days=1), datetime.min.time(), DISPLAY_TZ)
+                        if end else None))
+    return shown, parsed
+
+
+def queue(v: Viewer, params: dict[str, str], number: int, url: Any) -> dict[str, Any]:
+    shown, filters = queue_filters(params)
+    s = v.uow.session
+    rows, total = repo.queue(s, v.scope.covers, filters, offset=(number - 1) * PAGE_SIZE,
+                             limit=PAGE_SIZE)
+    reviewers = repo.last_reviewers(s, [r[0].id for r in rows])
+    insts = repo.institutions(s, v.scope.covers)
+    return {
+        "filters": shown,
+        "options": {
+            "counties": [{"code": c, "name": _county(c)}
+                         for c in sorted({i.county_code for i in insts})],
+            "institutions": [{"id": str(i.id), "name": i.name} for i in insts],
+            "courses": [{"id": str(c.id), "title": c.title}
+                        for c in repo.courses(s, v.scope.covers)],
+            "rules": list(RULES),
+            "statuses": list(QUEUE_STATUSES),
+        },
+        "rows": [{"session_id": st.id, "learner_id": str(learner.id),
+                  "learner_name": learner.real_name,
+                  "id_number": v.scope.id_number(learner.id_number),
+                  "institution": inst.name, "course": course.title,
+                  "lesson_sequence": lesson.seq, "lesson_title": lesson.title or "",
+                  "started_at": st.started_at, "rules": list(verdict.rules or []),
+                  "status": verdict.status, "reviewed_by": reviewers.get(st.id)}
+                 for st, verdict, learner, inst, course, lesson in rows],
+        "page": page_info(number, total, url),
+        "export_query": {k: val for k, val in shown.items() if val},
+    }
+
+
+def flagged_rows(v: Viewer, params: dict[str, str], limit: int = 20_000) -> list[dict[str, Any]]:
+    """Rows for exports.FLAGGED_COLUMNS (ID numbers unmasked here: the export masks per role)."""
+    _, filters = queue_filters(params)
+    s = v.uow.session
+    rows, _ = repo.queue(s, v.scope.covers, filters, offset=0, limit=limit)
+    decisions = repo.last_decisions(s, [r[0].id for r in rows])
+    out = []
+    for st, verdict, learner, inst, course, lesson in rows:
+        decision = decisions.get(st.id)
+        out.append({"session_id": st.id, "learner_name": learner.real_name,
+                    "id_number": learner.id_number, "county": inst.county_code,
+                    "institution": inst.name, "course": course.title,
+                    "lesson_sequence": lesson.seq, "lesson_title": lesson.title or "",
+                    "started_at": st.started_at, "ended_at": st.ended_at,
+                    "rules": list(verdict.rules or []), "status": verdict.status,
+                    "reviewed_by": decision[1] if decision else None,
+                    "review_decision": (review_label(decision[0].decision) if decision else None),
+                    "review_reason": decision[0].reason if decision else None})
+    return out
+
+
+def review_label(code: str) -> str:
+    from proctor.portal.labels import REVIEW_DECISION_LABELS
+
+    return REVIEW_DECISION_LABELS.get(code, code)
+
+
+# --- one session -------------------------------------------------------------------------------
+
+def _evidence_items(v: Viewer, evidence: list[dict[str, Any]], t0: float
+                    ) -> list[dict[str, Any]]:
+    items = []
+    for e in evidence:
+        photo_id = e.get("photo_id")
+        at = e.get("taken_at") or e.get("at")
+        parts = [f"{k}={val}" for k, val in e.items()
+                 if k not in ("photo_id", "challenge_id", "taken_at", "at") and val not in
+                 (None, [], "")]
+        items.append({"label": "，".join(parts) or "证据",
+                      "at": (float(at) - t0) if isinstance(at, int | float) else None,
+                      "photo_url": (f"/portal/photos/{photo_id}?thumb=1" if photo_id else None)})
+    return items
+
+
+def session_page(v: Viewer, session_id: str) -> dict[str, Any]:
+    s = v.uow.session
+    study = repo.study_session(s, v.scope.covers, session_id)
+    if study is None:
+        raise NotFound(NOT_FOUND)
+    learner = s.get(Learner, study.learner_id)
+    inst = s.get(Institution, study.institution_id)
+    course = s.get(Course, study.course_id)
+    lesson = s.get(Lesson, study.lesson_id)
+    assert learner and inst and course and lesson
+    verdict = ev_repo.verdict_of(s, session_id)
+    events = [domain_event(e) for e in study_repo.events_of(s, session_id)]
+    offset = clock_offset(events)
+    t0 = study.started_at.timestamp()
+    track = [tb.TelemetryEvent(t=max(0.0, e.client_ts + offset - t0), type=e.type,
+                               position=e.position, from_position=e.from_pos,
+                               to_position=e.to_pos, rate=e.rate, visible=e.visible,
+                               focused=e.focused, state=e.state, seq=e.seq) for e in events]
+    points, seeks = tb.player_track(track)
+    challenges = ev_repo.challenges_of(s, session_id)
+    kinds = {c.id: c.kind for c in challenges}
+    photos = ev_repo.photos_of(s, session_id)
+    violations = (verdict.result.get("violations", []) if verdict is not None else [])
+    end = (study.ended_at or study.last_event_at or v.now).timestamp()
+    view = TimelineView(
+        media_duration=lesson.duration_s, points=points, seeks=seeks,
+        challenges=[ChallengeMark(c.issued_at.timestamp() - t0, c.kind, c.outcome,
+                                  (c.received_at.timestamp() - t0) if c.received_at else None)
+                    for c in challenges],
+        photos=[PhotoMark(p.taken_at.timestamp() - t0, p.outcome, p.distance) for p in photos],
+        violations=[ViolationBand(x["rule"], max(0.0, x["at"] - t0),
+                                  max(0.0, x["until"] - t0), x.get("detail", ""))
+                    for x in violations],
+        wall_span=max(end - t0, 1.0),
+        title=f"学习过程时间线：第{lesson.seq}课 {lesson.title or ''}".strip())
+    decisions = review_service.history(v.uow, session_id)
+    users = {u.id: u.display_name for u in s.query(User).filter(
+        User.id.in_([d.reviewer_id for d in decisions] or [-1]))}
+    state = review_service.review_state(verdict, decisions, v.scope)
+    return {
+        "session": {
+            "id": study.id, "started_at": study.started_at, "ended_at": study.ended_at,
+            "county_name": _county(inst.county_code),
+            "learner": {"id": str(learner.id), "name": learner.real_name,
+                        "id_number": v.scope.id_number(learner.id_number)},
+            "institution": {"id": str(inst.id), "name": inst.name},
+            "course": {"id": str(course.id), "title": course.title,
+                       "occupation": course.occupation},
+            "lesson": {"sequence": lesson.seq, "title": lesson.title or "",
+                       "duration_seconds": lesson.duration_s, "class_hours": lesson.class_hours},
+            "client": {"user_agent": study.client.get("user_agent", "—"),
+                       "ip": study.client.get("ip", "—"),
+                       "device_id": study.client.get("device_id", "—")},
+        },
+        "timeline_svg": Markup(render_timeline_svg(view)),
+        "timeline_summary": describe(view),
+        "verdict": {
+            "status": verdict.status if verdict else "pending",
+            "credited_seconds": verdict.credited_seconds if verdict else 0.0,
+            "policy_version": (f"{verdict.policy_id}@{verdict.policy_version}" if verdict
+                               else f"{v.policy.id}@{v.policy.version}"),
+            "evaluated_at": verdict.evaluated_at if verdict else None,
+            "violations": [{"rule": x["rule"], "at": max(0.0, x["at"] - t0),
+                            "until": max(0.0, x["until"] - t0), "detail": x.get("detail", ""),
+                            "evidence": _evidence_items(v, list(x.get("evidence", [])), t0)}
+                           for x in sorted(violations, key=lambda x: x["at"])],
+        },
+        "reference_photo_url": None,
+        "photos": [{"url": f"/portal/photos/{p.id}", "taken_at": p.taken_at,
+                    "at_seconds": p.taken_at.timestamp() - t0,
+                    "kind": kinds.get(p.challenge_id, "photo"), "outcome": p.outcome,
+                    "score": p.distance} for p in photos],
+        "review": {
+            "mode": state.mode, "closed_reason": state.closed_reason,
+            "history": [{"decision": d.decision, "reason": d.reason or "",
+                         "by": users.get(d.reviewer_id, str(d.reviewer_id)), "at": d.created_at}
+                        for d in decisions],
+            "second_review_required": v.settings.second_review_for_overturn,
+            "form_error": None, "decision_value": "", "reason_value": "",
+        },
+    }
+
+
+# --- learners and institutions -----------------------------------------------------------------
+
+def _eligibility(st: Standing) -> dict[str, Any]:
+    return st.eligibility.as_dict()
+
+
+def _cells(v: Viewer, st: Standing) -> list[dict[str, Any]]:
+    latest = repo.latest_session_by_lesson(v.uow.session, st.learner.id, st.course.id)
+    return [{"sequence": x.lesson.seq, "title": x.lesson.title or "", "status": x.state.value,
+             "url": (f"/portal/sessions/{latest[x.lesson.id]}" if x.lesson.id in latest
+                     else None)} for x in st.lessons]
+
+
+def _standing(v: Viewer, learner: Learner, course: Course) -> Standing:
+    return standing(v.uow.session, learner=learner, course=course, policy=v.policy,
+                    settings=v.settings, today=v.today)
+
+
+def learner_page(v: Viewer, learner_id: int) -> dict[str, Any]:
+    s = v.uow.session
+    learner = repo.learner(s, v.scope.covers, learner_id)
+    if learner is None:
+        raise NotFound(NOT_FOUND)
+    inst = s.get(Institution, learner.institution_id)
+    assert inst is not None
+    rules = eligibility_rules(v.settings)
+    enrolments = []
+    for enrolment, course in repo.enrolments_of(s, learner.id):
+        st = _standing(v, learner, course)
+        enrolments.append({
+            "course": {"id": str(course.id), "title": course.title,
+                       "occupation": course.occupation},
+            "class_name": enrolment.class_batch, "start_date": enrolment.start_date,
+            "credited_hours": st.eligibility.credited_class_hours,
+            "required_hours": st.eligibility.required_class_hours,
+            "practical_hours": enrolment.practical_hours,
+            "needs_practical": rules.needs_practical(course.occupation),
+            "eligibility": _eligibility(st), "lessons": _cells(v, st)})
+    return {"learner": {
+        "id": str(learner.id), "name": learner.real_name,
+        "id_number": v.scope.id_number(learner.id_number),
+        "id_number_masked": not v.scope.sees_full_ids,
+        "phone": _phone(v, learner.phone),
+        "county_name": _county(inst.county_code),
+        "institution": {"id": str(inst.id), "name": inst.name},
+        "enrolment_photo_url": None, "platform_id": learner.ext_id},
+        "enrolments": enrolments}
+
+
+def roster(v: Viewer, inst: Institution, course: Course) -> list[tuple[Learner, Any, Standing]]:
+    return [(learner, enrolment, _standing(v, learner, course))
+            for learner, enrolment in repo.learners_of_course(v.uow.session, course.id)]
+
+
+def scoped_institution(v: Viewer, institution_id: int | None) -> Institution:
+    inst = (repo.institution(v.uow.session, v.scope.covers, institution_id)
+            if institution_id is not None else None)
+    if inst is None:
+        raise NotFound(NOT_FOUND)
+    return inst
+
+
+def scoped_course(v: Viewer, inst: Institution, course_id: int | None) -> Course | None:
+    courses = repo.courses(v.uow.session, v.scope.covers, inst.id)
+    if course_id is None:
+        return courses[0] if courses else None
+    course = next((c for c in courses if c.id == course_id), None)
+    if course is None:
+        raise NotFound(NOT_FOUND)
+    return course
+
+
+def institution_page(v: Viewer, institution_id: int, course_id: int | None) -> dict[str, Any]:
+    inst = scoped_institution(v, institution_id)
+    course = scoped_course(v, inst, course_id)
+    window = None
+    rows = []
+    lessons = reg_repo.lessons_of(v.uow.session, course.id) if course else []
+    needs_practical = bool(course) and eligibility_rules(v.settings).needs_practical(
+        course.occupation if course else "")
+    for learner, enrolment, st in (roster(v, inst, course) if course else []):
+        window = st.eligibility.next_exam_window.as_dict()
+        rows.append({"learner": {"id": str(learner.id), "name": learner.real_name,
+                                 "id_number": v.scope.id_number(learner.id_number)},
+                     "class_name": enrolment.class_batch, "cells": _cells(v, st),
+                     "credited_hours": st.eligibility.credited_class_hours,
+                     "practical_hours": enrolment.practical_hours,
+                     "eligibility": _eligibility(st),
+                     "_reviewing": any(x.state.value == "under_review" for x in st.lessons)})
+    if window is None:
+        from proctor.domain.eligibility import next_exam_window
+
+        window = next_exam_window(v.today, eligibility_rules(v.settings).exam_months).as_dict()
+    return {
+        "institution": {"id": str(inst.id), "name": inst.name,
+                        "county_name": _county(inst.county_code)},
+        "courses": [{"id": str(c.id), "title": c.title}
+                    for c in repo.courses(v.uow.session, v.scope.covers, inst.id)],
+        "course": ({"id": str(course.id), "title": course.title,
+                    "occupation": course.occupation,
+                    "required_hours": course.required_class_hours,
+                    "needs_practical": needs_practical} if course else None),
+        "lessons": [{"sequence": x.seq, "title": x.title or ""} for x in lessons],
+        "rows": rows,
+        "summary": {"learners": len(rows),
+                    "eligible": sum(r["eligibility"]["eligible"] for r in rows),
+                    "not_eligible": sum(not r["eligibility"]["eligible"] for r in rows),
+                    "under_review": sum(r["_reviewing"] for r in rows)},
+        "next_exam_window": window,
+    }
+
+
+def roster_rows(v: Viewer, inst: Institution, course: Course) -> list[dict[str, Any]]:
+    """Rows for exports.ROSTER_COLUMNS (ID numbers unmasked here: the export masks per role)."""
+    out = []
+    for learner, enrolment, st in roster(v, inst, course):
+        e = st.eligibility
+        out.append({"learner_name": learner.real_name, "id_number": learner.id_number,
+                    "phone": _phone(v, learner.phone), "institution": inst.name, "course": course.title,
+                    "occupation": course.occupation, "class_name": enrolment.class_batch,
+                    "class_start_on": enrolment.start_date,
+                    "credited_hours": e.credited_class_hours,
+                    "required_hours": e.required_class_hours,
+                    "practical_hours": enrolment.practical_hours, "eligible": e.eligible,
+                    "reasons": [r.message_zh for r in e.reasons],
+                    "exam_window": e.next_exam_window.label_zh})
+    return out
+
