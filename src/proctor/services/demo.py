@@ -32,7 +32,6 @@ from proctor.schemas.telemetry import SessionIn
 from proctor.services import registration
 from proctor.services.challenges import plan_to_json
 from proctor.services.evaluation import domain_lesson, evaluate_session
-from proctor.services.evidence_store import blob_store
 from proctor.services.ingest import ingest_events
 from proctor.services.study_sessions import open_session
 from proctor.services.users import create_user
@@ -41,6 +40,7 @@ from proctor.simulation.engine_driver import EngineGateway
 from proctor.simulation.learner import RawEvent, act_session
 from proctor.simulation.scenarios import HONEST, SCENARIOS, Behaviour
 from proctor.storage import blobs
+from proctor.storage.blobs import blob_store_from_settings as blob_store
 from proctor.storage.db import UnitOfWork
 from proctor.storage.repositories import registry as reg_repo
 from proctor.storage.tables import Challenge, Institution, Photo
@@ -172,8 +172,11 @@ def _sit(uow: UnitOfWork, *, inst_id: int, learner_ext: str, course_ext: str, le
             ingest_events(uow, institution_id=inst_id,
                           body={"events": events[start:start + settings.max_batch_events]},
                           received_at=_at(arrived[window]), max_events=settings.max_batch_events)
-    done = evaluate_session(uow, session_id=study.id, policy=policy,
-                            now=_at(script.closed_at + policy.challenge_expiry_s + 1))
+    # Judged once nothing can change by the clock any more: open challenges expired and no batch
+    # still in flight (the engine holds a verdict `late_telemetry_s` after the last arrival).
+    last_arrival = max(arrived.values(), default=script.closed_at)
+    settled = max(script.closed_at + policy.challenge_expiry_s, last_arrival + policy.late_telemetry_s)
+    done = evaluate_session(uow, session_id=study.id, policy=policy, now=_at(settled + 1))
     return done.status
 
 

@@ -16,7 +16,7 @@ from proctor.domain.errors import Conflict, Gone, InvalidInput, NotFound
 from proctor.domain.policy import Policy
 from proctor.services.challenges import LIVENESS_FRAMES
 from proctor.services.uploads import CheckedImage, check_image, thumbnail_jpeg
-from proctor.storage.blobs import BlobNotFound, BlobStore
+from proctor.storage.blobs import BlobNotFound, BlobStore, thumbnail
 from proctor.storage.db import UnitOfWork
 from proctor.storage.repositories import evidence as ev_repo
 from proctor.storage.repositories import faces as face_repo
@@ -122,7 +122,7 @@ def photo_bytes(uow: UnitOfWork, photo_id: str, *, thumb: bool, store: BlobStore
     photo = uow.session.get(Photo, photo_id)
     if photo is None:
         raise NotFound(f"unknown photo {photo_id!r}", field="photo_id")
-    key = photo.thumb_key if thumb else photo.blob_key
+    key = (photo.thumb_key or photo.blob_key) if thumb else photo.blob_key
     if key is None:
         raise NotFound(f"photo {photo_id} was deleted after the retention period "
                        "(its outcome is kept)", field="photo_id", code="purged")
@@ -132,5 +132,6 @@ def photo_bytes(uow: UnitOfWork, photo_id: str, *, thumb: bool, store: BlobStore
         raise NotFound(f"photo {photo_id}: its file is missing from the blob store",
                        field="photo_id", code="missing") from None
     if thumb:
-        return PhotoBytes(data, "image/jpeg", None)
+        # a photo kept before thumbnails were made: shrink it now
+        return PhotoBytes(data if photo.thumb_key else thumbnail(data), "image/jpeg", None)
     return PhotoBytes(data, photo.content_type, photo.sha256)
