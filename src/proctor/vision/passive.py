@@ -110,7 +110,7 @@ def still_residual(earlier: np.ndarray, later: np.ndarray) -> float:
     ``later`` and ``earlier`` once ``later`` is aligned onto ``earlier`` and re-lit.
 
     ≈ 0–1 for the same still re-sent (re-encoded at JPEG 50–95, resized ±10 %, cropped a few
-    per cent, brightness/contrast changed); 2 and more for two captures of people sitting
+    per cent, brightness/contrast changed); ≥ 1.87 for two captures of people sitting
     still 0.5 s apart, ≥ 2.9 at 1 s (docs/faces.md). ``inf`` if no whole block overlaps.
     """
     ref = _grey_small(earlier)
@@ -129,7 +129,7 @@ def still_residual(earlier: np.ndarray, later: np.ndarray) -> float:
     # pixels black or white in either picture say nothing (a darkened still clips its
     # shadows to 0): they are left out, with the reach of the blur around them
     clipped = (np.minimum(ref, aligned) <= _CLIP_LOW) | (np.maximum(ref, aligned) >= _CLIP_HIGH)
-    usable = valid & ~(cv2.dilate(clipped.astype(np.uint8), edge) > 0)
+    usable = valid & ~(cv2.dilate(clipped.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0)
     if usable.sum() < RESIDUAL_BLOCK**2:
         return math.inf
     # brightness, contrast, gamma: any global tone change is a curve aligned ≈ curve(ref),
@@ -144,8 +144,8 @@ def still_residual(earlier: np.ndarray, later: np.ndarray) -> float:
         return a[: hb * b, : wb * b].reshape(hb, b, wb, b).swapaxes(1, 2).sum(axis=(2, 3))
 
     count = per_block(usable.astype(np.float32))
-    # blocks wholly inside the overlap, at least half of them usable
-    inside = (per_block(valid.astype(np.float32)) == b * b) & (count >= b * b / 2)
+    # blocks wholly inside the overlap, at least a quarter of them usable
+    inside = (per_block(valid.astype(np.float32)) == b * b) & (count >= b * b / 4)
     if not inside.any():
         return math.inf
     return float((per_block(residual)[inside] / count[inside]).max())
