@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import pytest
@@ -185,6 +186,11 @@ CASES: list[tuple[str, Callable[[], SessionInput], set[str]]] = [
     ("bad_frame_then_match", _photos(("poor_quality", None), ("match", 0.4)), set()),
     ("certain_mismatch", _photos(("mismatch", 0.9)), {"FACE_LIVENESS"}),
     ("borderline_mismatch_then_match", _photos(("mismatch", 0.62), ("match", 0.5)), set()),
+    ("near_duplicate_then_match", _photos(("near_duplicate", 0.4), ("match", 0.4)), set()),
+    ("near_duplicate_twice_then_match", _photos(("near_duplicate", 0.4),
+                                                ("near_duplicate", 0.4), ("match", 0.4)), set()),
+    ("near_duplicate_thrice", _photos(("near_duplicate", 0.4), ("near_duplicate", 0.4),
+                                      ("near_duplicate", 0.4)), {"FACE_LIVENESS"}),
     ("no_face_thrice", _photos(("no_face", None), ("no_face", None), ("no_face", None)),
      {"FACE_LIVENESS"}),
     ("multiple_faces_then_nothing", _photos(("multiple_faces", None), ("no_face", None),
@@ -260,3 +266,43 @@ def test_verdict_is_json_ready(policy: Policy) -> None:
     assert data["policy_id"] == "henan-2021"
     assert data["policy_version"] == policy.version
     assert data["violations"][0]["rule"] == "MULTI_WINDOW"
+
+
+# --- near_duplicate: a photo close to an earlier one, not proven a re-send ----------------
+
+NEAR = "near_duplicate:hamming=4,residual=6.81,of=photo:p-earlier"
+
+
+def _near_duplicates(n: int, challenge_outcome: str, end: bool = True) -> SessionInput:
+    s = watch(300).pause()
+    if end:
+        s = s.end()
+    at = T0 + 150
+    c = Challenge("pc", "photo", at, at + 60, at + 10, challenge_outcome, 150)
+    ps = tuple(PhotoOutcome(f"p{i}", "pc", at + i, "near_duplicate", 0.4, (NEAR,))
+               for i in range(n))
+    return s.session(challenges=(c,), photos=ps, ended=end)
+
+
+def test_a_near_duplicate_is_not_fatal_while_retries_are_left(policy: Policy) -> None:
+    session = _near_duplicates(1, "pending", end=False)
+    verdict = evaluate(session, policy, now=T0 + 165)
+    assert not verdict.violations
+    assert verdict.status == "pending"
+    assert any("may still be retried" in r for r in verdict.pending_reasons)
+
+
+def test_near_duplicates_only_fail_once_every_allowed_frame_was_one(policy: Policy) -> None:
+    verdict = evaluate(_near_duplicates(policy.photo_retry_allowance + 1, "failed"), policy)
+    (v,) = [v for v in verdict.violations if v.rule == "FACE_LIVENESS"]
+    assert "repeats an earlier photo" in v.detail
+    # the distances behind each call reach the reviewer
+    assert len(v.evidence) == policy.photo_retry_allowance + 1
+    assert all(e["outcome"] == "near_duplicate" and e["reasons"] == [NEAR] for e in v.evidence)
+
+
+def test_a_policy_may_make_near_duplicates_fatal(policy: Policy) -> None:
+    strict = dataclasses.replace(policy, fatal_photo_outcomes=("spoof", "near_duplicate"))
+    verdict = evaluate(_near_duplicates(1, "pending", end=False), strict, now=T0 + 165)
+    assert [v.rule for v in verdict.violations] == ["FACE_LIVENESS"]
+    assert verdict.status == "invalid"

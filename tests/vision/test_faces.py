@@ -10,6 +10,7 @@ import pytest
 
 from proctor.bench import _attacks as attacks
 from proctor.bench._faces_data import identity_photos
+from proctor.vision import passive
 from proctor.vision.decode import decode_image
 from proctor.vision.faces import (
     MatchPolicy,
@@ -115,25 +116,67 @@ def test_poor_quality_blurred_or_dark(engine, obama_template, spoil):
     assert set(result.reasons) & {"too_blurry", "too_dark", "low_contrast"}
 
 
+def earlier_photo(rgb: np.ndarray, phash: int, *, kept: bool = True) -> passive.EarlierPhoto:
+    """An earlier photo as the service hands it over; ``kept=False``: its file was purged."""
+    return passive.EarlierPhoto(phash, ref="earlier", pixels=lambda: rgb if kept else None)
+
+
 def test_spoof_replayed_still(engine, obama_template):
     """A learner who sends, as a new snapshot, a re-encoded copy of an earlier accepted photo."""
     earlier = load("ageitgey/examples/obama-480p.jpg")
     first = engine.verify(earlier, obama_template)
     assert first.outcome is Outcome.MATCH
     assert first.phash is not None
-    other = engine.verify(load("ageitgey/examples/obama2.jpg"), obama_template)
+    other_rgb = load("ageitgey/examples/obama2.jpg")
+    other = engine.verify(other_rgb, obama_template)
+    history = [earlier_photo(other_rgb, other.phash), earlier_photo(earlier, first.phash)]
     replay = attacks.reencoded(earlier, quality=60, scale=0.8)
-    result = engine.verify(replay, obama_template, earlier_hashes=[other.phash, first.phash])
+    result = engine.verify(replay, obama_template, earlier=history)
     assert result.outcome is Outcome.SPOOF
-    assert result.reasons[0].startswith("replayed_still")
+    assert result.reasons[0].startswith("replayed_still:hamming=")
+    assert result.replay is not None and result.replay.residual is not None
+    assert result.replay.residual <= POLICY.replay.max_residual
     # the identity is still recorded, so reviewers see whom the replay showed
     assert result.distance is not None
     assert result.distance < POLICY.match_distance
     # and a different genuine photo of the same person is not taken for a replay
-    fresh = engine.verify(
-        load("ageitgey/examples/obama2.jpg"), obama_template, earlier_hashes=[first.phash]
-    )
+    fresh = engine.verify(other_rgb, obama_template, earlier=history[1:])
     assert fresh.outcome is Outcome.MATCH
+
+
+def test_byte_identical_resend_is_a_spoof_without_looking_at_pixels(engine, obama_template):
+    rgb = load("ageitgey/examples/obama-480p.jpg")
+    phash = passive.perceptual_hash(rgb)
+    gone = passive.EarlierPhoto(phash, sha256="ab" * 32, ref="earlier", pixels=lambda: None)
+    result = engine.verify(rgb, obama_template, earlier=[gone], sha256="ab" * 32)
+    assert result.outcome is Outcome.SPOOF
+    assert "identical_bytes" in result.reasons[0]
+
+
+def test_close_to_a_purged_photo_is_a_near_duplicate_not_a_spoof(engine, obama_template):
+    """The earlier file is gone (retention): the hashes alone cannot prove a re-send."""
+    earlier = load("ageitgey/examples/obama-480p.jpg")
+    phash = passive.perceptual_hash(earlier)
+    again = attacks.reencoded(earlier, quality=80, scale=1.0)
+    result = engine.verify(again, obama_template, earlier=[earlier_photo(earlier, phash,
+                                                                         kept=False)])
+    assert result.outcome is Outcome.NEAR_DUPLICATE
+    assert result.reasons == ("near_duplicate:hamming=0,pixels=unavailable,of=earlier",)
+    assert result.distance is not None and result.distance < POLICY.match_distance
+    # with the file kept, the same photo is proven a re-send
+    kept = engine.verify(again, obama_template, earlier=[earlier_photo(earlier, phash)])
+    assert kept.outcome is Outcome.SPOOF
+
+
+def test_another_person_outranks_near_duplicate(engine, obama_template):
+    biden = load("ageitgey/examples/biden.jpg")
+    phash = passive.perceptual_hash(biden)
+    again = attacks.reencoded(biden, quality=80, scale=1.0)
+    result = engine.verify(again, obama_template, earlier=[earlier_photo(biden, phash,
+                                                                         kept=False)])
+    assert result.outcome is Outcome.MISMATCH
+    assert result.reasons[0].startswith("distance_above_threshold")
+    assert result.reasons[1].startswith("near_duplicate:hamming=0")
 
 
 def test_spoof_by_antispoof_model_when_policy_enables_it(engine, obama_template):

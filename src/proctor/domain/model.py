@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 EventType = Literal[
     "play", "pause", "seek", "ratechange", "heartbeat", "visibility", "focus",
@@ -17,7 +17,10 @@ EventType = Literal[
 ]
 ChallengeKind = Literal["confirm", "photo", "liveness"]
 ChallengeOutcome = Literal["passed", "failed", "expired", "pending"]
-PhotoVerdict = Literal["match", "mismatch", "no_face", "multiple_faces", "poor_quality", "spoof"]
+PhotoVerdict = Literal["match", "mismatch", "no_face", "multiple_faces", "poor_quality", "spoof",
+                       "near_duplicate"]
+# every verdict the face pipeline gives a photo (a photo with another outcome is not judged yet)
+PHOTO_VERDICTS: frozenset[str] = frozenset(get_args(PhotoVerdict))
 Status = Literal["valid", "invalid", "pending"]
 LessonStatus = Literal["valid", "invalid", "pending", "incomplete"]
 
@@ -63,7 +66,7 @@ class PhotoOutcome:
     id: str
     challenge_id: str
     taken_at: float
-    outcome: str  # match | mismatch | no_face | multiple_faces | poor_quality | spoof
+    outcome: str  # a PhotoVerdict: match | mismatch | ... | spoof | near_duplicate
     distance: float | None = None
     reasons: tuple[str, ...] = ()
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from proctor.domain.model import PHOTO_VERDICTS
+
 POLICY_DIR = Path(__file__).resolve().parents[3] / "config" / "policies"
 
 
@@ -68,6 +70,9 @@ class Policy:
     fatal_photo_outcomes: tuple[str, ...] = _in("face")
     match_distance: float = _in("face")
     certain_mismatch_distance: float = _in("face")
+    replay_candidate_hamming: int = _in("face")
+    replay_max_residual: float = _in("face")
+    near_duplicate_hamming: int = _in("face")
     class_hour_s: float = _in("face")
     photo_edge_margin_s: float = _in("face")
 
@@ -76,7 +81,8 @@ class Policy:
     invalid_session_taints_lesson: bool = _in("lesson")
 
 
-_PHOTO_OUTCOMES = {"match", "mismatch", "no_face", "multiple_faces", "poor_quality", "spoof"}
+_PHOTO_OUTCOMES = PHOTO_VERDICTS
+_PHASH_BITS = 64
 
 
 def load_policy(name_or_path: str | Path) -> Policy:
@@ -161,6 +167,11 @@ def _check_ranges(v: dict[str, Any]) -> list[str]:
         problems.append("class_hour_s must exceed twice photo_edge_margin_s")
     if v["max_rate"] <= 0:
         problems.append("max_rate must be positive")
+    for name in ("replay_candidate_hamming", "near_duplicate_hamming"):
+        if not 0 <= v[name] <= _PHASH_BITS:
+            problems.append(f"{name} must be in 0..{_PHASH_BITS} (bits of the pHash)")
+    if v["near_duplicate_hamming"] > v["replay_candidate_hamming"]:
+        problems.append("near_duplicate_hamming must not exceed replay_candidate_hamming")
     unknown = set(v["fatal_photo_outcomes"]) - _PHOTO_OUTCOMES
     if unknown:
         problems.append(f"fatal_photo_outcomes has unknown outcomes {sorted(unknown)}")

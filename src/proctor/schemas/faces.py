@@ -32,7 +32,8 @@ class PhotoOut(BaseModel):
     photo_id: str
     frame_index: int
     outcome: str = Field(description="pending | match | mismatch | no_face | multiple_faces | "
-                         "poor_quality | spoof | no_enrolment")
+                         "poor_quality | spoof | near_duplicate (too close to an earlier "
+                         "photo: take a new one at once) | no_enrolment")
     reasons: list[str]
 
 

@@ -18,6 +18,7 @@ from proctor.domain import engine
 from proctor.domain.coverage import union
 from proctor.domain.errors import NotFound
 from proctor.domain.model import (
+    PHOTO_VERDICTS,
     Challenge,
     Course,
     CourseResult,
@@ -42,7 +43,7 @@ from proctor.storage.tables import Course as CourseRow
 from proctor.storage.tables import Lesson as LessonRow
 from proctor.storage.tables import Photo, SessionVerdict, StudySession, TelemetryEvent
 
-_FINAL_PHOTO = {"match", "mismatch", "no_face", "multiple_faces", "poor_quality", "spoof"}
+_FINAL_PHOTO = PHOTO_VERDICTS  # the face pipeline's verdicts (near_duplicate included)
 
 
 # --- storage rows -> domain values -------------------------------------------------------

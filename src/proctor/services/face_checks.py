@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from proctor.domain.policy import Policy
 from proctor.services.challenges import LIVENESS_FRAMES
 from proctor.services.photos import NO_ENROLMENT
 from proctor.services.uploads import phash_hex
-from proctor.storage.blobs import BlobStore
+from proctor.storage.blobs import BlobNotFound, BlobStore
 from proctor.storage.db import UnitOfWork
 from proctor.storage.repositories import faces as face_repo
 from proctor.storage.tables import Challenge, FaceEnrolment, FaceTemplate, Photo
@@ -60,7 +61,30 @@ def landmarker(models_dir: Path) -> Landmarker:
 
 def match_policy(policy: Policy) -> MatchPolicy:
     """The one place the policy's face thresholds reach the vision layer."""
-    return MatchPolicy(match_distance=policy.match_distance)
+    replay = passive.ReplayThresholds(candidate_hamming=policy.replay_candidate_hamming,
+                                      max_residual=policy.replay_max_residual,
+                                      near_duplicate_hamming=policy.near_duplicate_hamming)
+    return MatchPolicy(match_distance=policy.match_distance, replay=replay)
+
+
+def earlier_photos(uow: UnitOfWork, store: BlobStore, learner_id: int, *, before: datetime,
+                   exclude_challenge: str) -> list[passive.EarlierPhoto]:
+    """The learner's earlier photos for the replay check; files are read only if asked for
+    (pHash-close ones), and a file the retention job deleted reads as None."""
+    rows = face_repo.earlier_photos(uow.session, learner_id, before=before,
+                                    exclude_challenge=exclude_challenge)
+    return [passive.EarlierPhoto(phash=r.phash, sha256=r.sha256, ref=r.ref,
+                                 pixels=partial(_pixels, store, r.blob_key))
+            for r in rows]
+
+
+def _pixels(store: BlobStore, key: str | None) -> np.ndarray | None:
+    if key is None:
+        return None
+    try:
+        return decode_image(store.get(key)).rgb
+    except BlobNotFound:
+        return None
 
 
 def liveness_policy(policy: Policy) -> LivenessPolicy:
@@ -132,7 +156,7 @@ def judge_challenge(uow: UnitOfWork, *, challenge_id: str, store: BlobStore, pol
         s.flush()
         return c
     template = template_from_bytes(active.vector)
-    earlier = face_repo.earlier_hashes(s, learner_id, before=now, exclude_challenge=c.id)
+    earlier = earlier_photos(uow, store, learner_id, before=now, exclude_challenge=c.id)
     frames = [decode_image(store.get(p.blob_key)).rgb for p in pending if p.blob_key]
     if c.kind == "liveness":
         _judge_liveness(c, pending, frames, template, earlier, policy, models_dir, now)
@@ -144,9 +168,10 @@ def judge_challenge(uow: UnitOfWork, *, challenge_id: str, store: BlobStore, pol
 
 
 def _judge_photo(c: Challenge, photos: list[Photo], photo: Photo, rgb: np.ndarray,
-                 template: np.ndarray, earlier: list[int], policy: Policy, models_dir: Path,
-                 now: datetime) -> None:
-    result = face_engine(models_dir).verify(rgb, template, match_policy(policy), earlier)
+                 template: np.ndarray, earlier: list[passive.EarlierPhoto], policy: Policy,
+                 models_dir: Path, now: datetime) -> None:
+    result = face_engine(models_dir).verify(rgb, template, match_policy(policy), earlier,
+                                            sha256=photo.sha256)
     _record(photo, result.outcome.value, result.distance, result.reasons, result.phash, now)
     photo_detail = _photo_detail(result)
     tries = sum(1 for p in photos if p.outcome in FINAL_OUTCOMES)
@@ -165,14 +190,23 @@ def _judge_photo(c: Challenge, photos: list[Photo], photo: Photo, rgb: np.ndarra
 
 
 def _photo_detail(result: FaceResult) -> dict[str, Any]:
-    return {"outcome": result.outcome.value,
-            "distance": None if result.distance is None else round(result.distance, 4),
-            "live_score": None if result.live_score is None else round(result.live_score, 4)}
+    detail = {"outcome": result.outcome.value,
+              "distance": None if result.distance is None else round(result.distance, 4),
+              "live_score": None if result.live_score is None else round(result.live_score, 4)}
+    if result.replay is not None:
+        detail["replay"] = replay_evidence(result.replay)
+    return detail
+
+
+def replay_evidence(r: passive.ReplayFinding) -> dict[str, Any]:
+    """The distances behind a spoof / near_duplicate call, for reviewers."""
+    return {"kind": r.kind.value, "hamming": r.hamming, "identical_bytes": r.identical_bytes,
+            "residual": None if r.residual is None else round(r.residual, 3), "of": r.ref}
 
 
 def _judge_liveness(c: Challenge, photos: list[Photo], frames: list[np.ndarray],
-                    template: np.ndarray, earlier: list[int], policy: Policy, models_dir: Path,
-                    now: datetime) -> None:
+                    template: np.ndarray, earlier: list[passive.EarlierPhoto], policy: Policy,
+                    models_dir: Path, now: datetime) -> None:
     lpol = liveness_policy(policy)
     try:
         action = Action(c.action or "")
@@ -187,21 +221,32 @@ def _judge_liveness(c: Challenge, photos: list[Photo], frames: list[np.ndarray],
                           template, lpol)
     frozen = [r for r in result.reasons if r.startswith("frozen_burst")]
     replays: list[str] = []
+    evidence: list[dict[str, Any]] = []
     for i, (p, rgb) in enumerate(zip(photos, frames, strict=True)):
         phash = passive.perceptual_hash(rgb)
         outcome, reasons = _frame_outcome(result, i, lpol)
-        replay = passive.closest_hash(phash, earlier)
-        if replay is not None and replay[1] <= lpol.match.replay_max_hamming:
-            outcome, reasons = Outcome.SPOOF.value, [f"replayed_still:hamming={replay[1]}"]
+        replay = passive.find_replay(rgb, phash, earlier, lpol.match.replay, p.sha256)
+        if replay is not None:
+            evidence.append({"frame": i, **replay_evidence(replay)})
+        if replay is not None and replay.kind is passive.ReplayKind.RESENT:
+            outcome, reasons = Outcome.SPOOF.value, [replay.reason]
             replays.append(f"replayed_still:frame={i}")
         elif frozen:
             outcome, reasons = Outcome.SPOOF.value, frozen
+        elif replay is not None:
+            # close to an earlier photo, not proven the same: the action and the motion of
+            # the burst decide (a burst has no retry), the frame keeps its identity outcome
+            # and says why a reviewer may want to look
+            reasons = [*reasons, replay.reason]
         sig = result.frames[i] if i < len(result.frames) else None
         _record(p, outcome, sig.distance if sig else None, reasons, phash, now)
-    detail = {"outcome": result.outcome.value, "action": action.value,
-              "action_seen": result.action_seen,
-              "max_distance": None if result.max_distance is None else round(result.max_distance, 4),
-              "max_motion": round(max(result.motion), 3) if result.motion else None}
+    detail: dict[str, Any] = {
+        "outcome": result.outcome.value, "action": action.value,
+        "action_seen": result.action_seen,
+        "max_distance": None if result.max_distance is None else round(result.max_distance, 4),
+        "max_motion": round(max(result.motion), 3) if result.motion else None}
+    if evidence:
+        detail["replay"] = evidence
     passed = result.passed and not replays
     _settle(c, "passed" if passed else "failed", [*result.reasons, *replays], detail)
 

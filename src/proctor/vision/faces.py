@@ -11,7 +11,7 @@ Thresholds come in through ``MatchPolicy``: the policy owns them.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -40,6 +40,8 @@ class Outcome(StrEnum):
     MULTIPLE_FACES = "multiple_faces"
     POOR_QUALITY = "poor_quality"
     SPOOF = "spoof"
+    # close to an earlier photo but not proven the same still: a retry, not a failure
+    NEAR_DUPLICATE = "near_duplicate"
 
 
 @dataclass(frozen=True)
@@ -64,8 +66,8 @@ class MatchPolicy:
     # compute the MiniFASNet score even when it decides nothing (min_live_score None), as
     # evidence for reviewers: ~8 ms of a ~95 ms snapshot on one core (docs/faces.md)
     live_score_evidence: bool = True
-    # perceptual-hash Hamming distance at or below which a photo is a replay of an earlier one
-    replay_max_hamming: int = 6
+    # when a photo is an earlier photo sent again (spoof) or only close to one (near_duplicate)
+    replay: passive.ReplayThresholds = field(default_factory=passive.ReplayThresholds)
     num_jitters: int = 1  # dlib re-samples per encoding; 1 is dlib's default and the fastest
 
 
@@ -88,6 +90,7 @@ class FaceResult:
     quality: QualityReport | None = None
     live_score: float | None = None
     phash: int | None = None  # keep it: later photos are compared against it (replays)
+    replay: passive.ReplayFinding | None = None  # the earlier photo it repeats, if any
 
     @property
     def passed(self) -> bool:
@@ -225,14 +228,19 @@ class FaceEngine:
         rgb: np.ndarray,
         template: np.ndarray,
         policy: MatchPolicy | None = None,
-        earlier_hashes: Iterable[int] = (),
+        earlier: Sequence[passive.EarlierPhoto] = (),
+        sha256: str | None = None,
     ) -> FaceResult:
         """Compare a snapshot with the enrolled template; see Outcome for the possible answers.
 
-        Precedence: no_face / multiple_faces, then poor_quality, then spoof (a replay of an
-        earlier photo, or MiniFASNet's recapture cue), then match / mismatch by distance.
+        ``earlier``: the learner's earlier photos (passive.find_replay); ``sha256``: of the
+        uploaded bytes, so that a byte-identical re-send is caught without decoding anything.
+        Precedence: no_face / multiple_faces, then poor_quality, then spoof (an earlier photo
+        sent again, or MiniFASNet's recapture cue), then mismatch, then near_duplicate (close
+        to an earlier photo, not proven a re-send: retried, not failed), then match.
         The distance is computed whenever exactly one face is found, so that evidence of
-        another person survives even when another outcome wins.
+        another person survives even when another outcome wins; a mismatch outranks
+        near_duplicate for the same reason (the near-duplicate reason is kept beside it).
         """
         policy = policy or MatchPolicy()
         phash = passive.perceptual_hash(rgb)
@@ -248,22 +256,26 @@ class FaceEngine:
         distance = face_distance(template, self.encode(rgb, face, policy.num_jitters))
         wanted = policy.min_live_score is not None or policy.live_score_evidence
         live = self.live_score(rgb, face) if wanted else None
-        common = {"faces": (face,), "quality": quality, "live_score": live, "phash": phash}
+        replay = passive.find_replay(rgb, phash, earlier, policy.replay, sha256)
+        common = {"faces": (face,), "quality": quality, "live_score": live, "phash": phash,
+                  "replay": replay}
         if not quality.ok:
             return FaceResult(Outcome.POOR_QUALITY, distance, quality.reasons, **common)
         spoof_reasons = []
-        replay = passive.closest_hash(phash, earlier_hashes)
-        if replay is not None and replay[1] <= policy.replay_max_hamming:
-            spoof_reasons.append(f"replayed_still:hamming={replay[1]}")
+        if replay is not None and replay.kind is passive.ReplayKind.RESENT:
+            spoof_reasons.append(replay.reason)
         if policy.min_live_score is not None and live is not None \
                 and live < policy.min_live_score:
             spoof_reasons.append(f"recapture_suspected:live_score={live:.2f}")
         if spoof_reasons:
             return FaceResult(Outcome.SPOOF, distance, tuple(spoof_reasons), **common)
-        if distance <= policy.match_distance:
-            return FaceResult(Outcome.MATCH, distance, (), **common)
-        reason = f"distance_above_threshold:{distance:.3f}>{policy.match_distance}"
-        return FaceResult(Outcome.MISMATCH, distance, (reason,), **common)
+        near = () if replay is None else (replay.reason,)
+        if distance > policy.match_distance:
+            reason = f"distance_above_threshold:{distance:.3f}>{policy.match_distance}"
+            return FaceResult(Outcome.MISMATCH, distance, (reason, *near), **common)
+        if near:
+            return FaceResult(Outcome.NEAR_DUPLICATE, distance, near, **common)
+        return FaceResult(Outcome.MATCH, distance, (), **common)
 
 
 def _silent_face_crop(bgr: np.ndarray, box: tuple[int, int, int, int], scale: float) -> np.ndarray:

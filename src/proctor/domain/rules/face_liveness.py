@@ -3,8 +3,13 @@ photo may show another person, no face, several faces or a replayed still.
 
 One bad frame does not fail a learner: per challenge, up to ``photo_retry_allowance`` frames
 with a non-fatal bad outcome are forgiven when a later frame matches. Outcomes listed in
-``fatal_photo_outcomes`` (a replayed still) and mismatches at or beyond
-``certain_mismatch_distance`` (clearly someone else) fail at once."""
+``fatal_photo_outcomes`` (a replayed still: ``spoof``) and mismatches at or beyond
+``certain_mismatch_distance`` (clearly someone else) fail at once.
+
+``near_duplicate`` (a photo close to an earlier one but not proven the same still: learners
+sitting still produce those too) is such a forgivable frame: the client takes another photo
+at once. Only a challenge whose every allowed frame was bad fails, and its evidence keeps
+each frame's reasons (the pHash and pixel distances to the earlier photo)."""
 
 from __future__ import annotations
 
@@ -13,6 +18,8 @@ from collections import defaultdict
 from proctor.domain.model import PhotoOutcome
 from proctor.domain.rules.base import FACE_LIVENESS, Findings, RuleContext
 from proctor.domain.rules.popup_gap import unanswered_in_time
+
+NEAR_DUPLICATE = "near_duplicate"
 
 
 def opening_liveness(ctx: RuleContext) -> Findings:
@@ -74,9 +81,12 @@ def bad_photos(ctx: RuleContext) -> Findings:
         if any(p.outcome in fatal for p in tried):
             continue  # already flagged above
         outcomes = ", ".join(p.outcome for p in tried)
+        if all(p.outcome == NEAR_DUPLICATE for p in tried):
+            what = f"every frame ({len(tried)}) repeats an earlier photo ({outcomes})"
+        else:
+            what = f"no matching face in {len(tried)} frame(s) ({outcomes})"
         out.flag(FACE_LIVENESS, tried[0].taken_at, tried[-1].taken_at,
-                 f"challenge {cid}: no matching face in {len(tried)} frame(s) ({outcomes})",
-                 [_photo_evidence(p) for p in tried])
+                 f"challenge {cid}: {what}", [_photo_evidence(p) for p in tried])
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import or_, select, update
@@ -33,16 +34,31 @@ def photos_of_challenge(s: Session, challenge_id: str) -> list[Photo]:
                           .order_by(Photo.taken_at, Photo.frame_index)))
 
 
-def earlier_hashes(s: Session, learner_id: int, *, before: datetime,
-                   exclude_challenge: str) -> list[int]:
-    """Perceptual hashes of every photo this learner sent before (other challenges) and of
-    their enrolment photos: a photo close to any of them is a replayed still."""
-    photo_hashes = s.scalars(select(Photo.phash).where(
+@dataclass(frozen=True)
+class EarlierPhotoRow:
+    """What the replay check needs of an earlier photo: hashes and where its file is."""
+
+    ref: str  # "photo:<id>" or "enrolment:<template id>"
+    phash: int
+    sha256: str | None
+    blob_key: str | None  # None once the retention job deleted the file
+
+
+def earlier_photos(s: Session, learner_id: int, *, before: datetime,
+                   exclude_challenge: str) -> list[EarlierPhotoRow]:
+    """Every photo this learner sent before (other challenges) and their enrolment photos:
+    a photo that repeats one of them is a replayed still."""
+    photos = s.execute(select(Photo.id, Photo.phash, Photo.sha256, Photo.blob_key).where(
         Photo.learner_id == learner_id, Photo.challenge_id != exclude_challenge,
         Photo.taken_at <= before, Photo.phash.is_not(None)))
-    template_hashes = s.scalars(select(FaceTemplate.phash).where(
+    templates = s.execute(select(FaceTemplate.id, FaceTemplate.phash, FaceTemplate.sha256,
+                                 FaceTemplate.blob_key).where(
         FaceTemplate.learner_id == learner_id, FaceTemplate.phash.is_not(None)))
-    return [int(h, 16) for h in [*photo_hashes, *template_hashes] if h]
+    rows = [EarlierPhotoRow(f"photo:{i}", int(h, 16), sha, key)
+            for i, h, sha, key in photos if h]
+    rows += [EarlierPhotoRow(f"enrolment:{i}", int(h, 16), sha, key)
+             for i, h, sha, key in templates if h]
+    return rows
 
 
 def photos_older_than(s: Session, cutoff: datetime, limit: int = 1000) -> list[Photo]:
