@@ -60,6 +60,8 @@ PHOTO_OUTCOME_LABELS: Final[dict[str, str]] = {
     "spoof": "疑似翻拍/静态图片",
     "not_live": "活体检测未通过",
     "poor_quality": "照片质量不足",
+    "near_duplicate": "疑似重复照片（需重拍）",
+    "no_enrolment": "未登记人脸",
     "pending": "待比对",
 }
 
@@ -72,6 +74,8 @@ PHOTO_OUTCOME_TONE: Final[dict[str, str]] = {
     "no_face": "warn",
     "multiple_faces": "warn",
     "poor_quality": "warn",
+    "near_duplicate": "warn",
+    "no_enrolment": "warn",
     "pending": "neutral",
 }
 
