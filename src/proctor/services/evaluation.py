@@ -93,9 +93,15 @@ def verdict_from_dict(d: dict[str, Any], *, status: str | None = None) -> Verdic
     )
 
 
+def _seconds(t: Any) -> float:
+    return t if isinstance(t, float) else t.timestamp()
+
+
 def domain_events(values: Sequence[tuple[Any, ...]]) -> list[Event]:
     """Events from ``study_repo.event_values`` tuples (no ORM objects on the hot path)."""
-    return [Event(seq, type_, client_ts.timestamp(), server_ts.timestamp(), position, from_pos,
+    if values and isinstance(values[0][2], float):  # PostgreSQL gave unix seconds already
+        return [Event(*v) for v in values]
+    return [Event(seq, type_, _seconds(client_ts), _seconds(server_ts), position, from_pos,
                   to_pos, rate, visible, focused, state)
             for (seq, type_, client_ts, server_ts, position, from_pos, to_pos, rate, visible,
                  focused, state) in values]
