@@ -162,7 +162,7 @@ def course_standing(s: Session, *, learner_id: int, course: CourseRow, policy: P
 def session_input(s: Session, study: StudySession, policy: Policy, *, now: datetime,
                   reads: Reads | None = None) -> SessionInput:
     reads = reads or Reads(s)
-    course = s.get(CourseRow, study.course_id)
+    course = reads.course(study.course_id)
     assert course is not None
     lessons = reads.lessons(course.id)
     lesson_row = next(x for x in lessons if x.id == study.lesson_id)

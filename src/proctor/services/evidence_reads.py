@@ -16,7 +16,14 @@ from proctor.domain.policy import Policy
 from proctor.storage.repositories import evidence as ev_repo
 from proctor.storage.repositories import registry as reg_repo
 from proctor.storage.repositories import study as study_repo
-from proctor.storage.tables import Challenge, Lesson, Photo, SessionVerdict, StudySession
+from proctor.storage.tables import (
+    Challenge,
+    Course,
+    Lesson,
+    Photo,
+    SessionVerdict,
+    StudySession,
+)
 
 V = TypeVar("V")
 
@@ -38,6 +45,9 @@ class Reads:
         if key not in self._parsed:
             self._parsed[key] = parse(row, policy)
         return self._parsed[key]  # type: ignore[no-any-return]
+
+    def course(self, course_id: int) -> Course | None:
+        return self.s.get(Course, course_id)
 
     def lessons(self, course_id: int) -> list[Lesson]:
         return reg_repo.lessons_of(self.s, course_id)
@@ -83,6 +93,8 @@ class CourseReads(Reads):
         self._mine = [x for x in self._all if x.course_id == course_id]
         ids = [x.id for x in self._mine]
         self._lessons = reg_repo.lessons_of(s, course_id)
+        # held here: the identity map keeps objects only while someone refers to them
+        self._course = s.get(Course, course_id)
         self._events = study_repo.event_values(s, ids)
         self._challenges: dict[str, list[Challenge]] = {sid: [] for sid in ids}
         for c in s.scalars(select(Challenge).where(Challenge.session_id.in_(ids))
@@ -97,6 +109,9 @@ class CourseReads(Reads):
     def session_ids(self) -> list[str]:
         """The course's sessions, oldest first."""
         return [x.id for x in self._mine]
+
+    def course(self, course_id: int) -> Course | None:
+        return self._course if course_id == self.course_id else super().course(course_id)
 
     def lessons(self, course_id: int) -> list[Lesson]:
         return self._lessons if course_id == self.course_id else super().lessons(course_id)
