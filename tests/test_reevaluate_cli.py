@@ -104,3 +104,46 @@ def test_reevaluate_refuses_unknown_course_and_policy(database_url: str, setting
     assert out.returncode == 2 and "no course 'nope'" in out.stderr
     out = _proctor(database_url, "reevaluate", "--course", "nope", "--policy", "no-such-policy")
     assert out.returncode == 2 and "no-such-policy" in out.stderr
+
+
+def test_course_judged_together_matches_one_by_one(platform: Platform, app_client: TestClient,
+                                                   database_url: str) -> None:
+    """`evaluate_course` (evidence preloaded) and `evaluate_session` give the same verdicts."""
+    from proctor.domain.policy import load_policy
+    from proctor.services.evaluation import evaluate_course, evaluate_session
+    from proctor.storage.tables import StudySession
+
+    clock = install_clock(app_client)
+    platform.course(lessons=3, duration_s=DURATION, class_hours=0.25)
+    platform.learner()
+    platform.enrol()
+    for lesson in ("L2", "L1", "L2", "L3"):  # one out of order, then in order
+        _sit(platform, app_client, clock, "stu-1", lesson)
+    policy = load_policy("henan-2021")
+    factory = session_factory(engine_for(database_url))
+
+    def judge(together: bool) -> list[dict[str, Any]]:
+        session = factory()
+        try:
+            from proctor.storage.db import UnitOfWork
+
+            uow = UnitOfWork(session)
+            first = session.scalars(select(StudySession)).first()
+            assert first is not None
+            if together:
+                done = evaluate_course(uow, learner_id=first.learner_id,
+                                       course_id=first.course_id, policy=policy, now=clock.now)
+            else:
+                ids = session.scalars(select(StudySession.id)
+                                      .order_by(StudySession.started_at, StudySession.id))
+                done = [evaluate_session(uow, session_id=sid, policy=policy, now=clock.now)
+                        for sid in list(ids)]
+            return [{"id": d.session_id, "status": d.status, **d.verdict.to_dict()} for d in done]
+        finally:
+            session.rollback()
+            session.close()
+
+    together, one_by_one = judge(True), judge(False)
+    assert together == one_by_one
+    # L2 stays tainted by its out-of-order sitting, so L3 is out of order too
+    assert [v["status"] for v in together] == ["invalid", "valid", "valid", "invalid"]

@@ -67,19 +67,21 @@ class Sitting:
     sent: list[dict[str, Any]] = field(default_factory=list)
     challenges: list[dict[str, Any]] = field(default_factory=list)
     held_back: list[dict[str, Any]] = field(default_factory=list)
+    skew_s: float = 0.0  # the client's clock error: event times are the client's word
 
     @classmethod
     def open(cls, platform: Platform, client: TestClient, clock: FakeClock, *,
              learner_id: str = "stu-1", course_id: str = "elec-101",
-             lesson_id: str = "L1") -> Sitting:
+             lesson_id: str = "L1", skew_s: float = 0.0) -> Sitting:
         sid = platform.session(learner_id, course_id, lesson_id)["session_id"]
-        return cls(platform, client, clock, sid)
+        return cls(platform, client, clock, sid, skew_s=skew_s)
 
     def event(self, type_: str, *, post: bool = True, **fields: Any) -> dict[str, Any]:
         self.seq += 1
         ev = {"id": f"{self.session_id[:8]}-{self.seq}", "session_id": self.session_id,
               "seq": self.seq, "type": type_,
-              "ts": self.clock.now.isoformat(timespec="milliseconds"), **fields}
+              "ts": (self.clock.now + timedelta(seconds=self.skew_s)).isoformat(
+                  timespec="milliseconds"), **fields}
         if post:
             self.post([ev])
         else:

@@ -281,6 +281,21 @@ def test_lesson_order_across_lessons(platform: Platform, app_client: TestClient,
     assert st["lessons"][1]["reasons"] == ["invalid session: LESSON_ORDER"]
 
 
+def test_next_lesson_right_after_with_a_fast_client_clock_is_in_order(
+        platform: Platform, app_client: TestClient, clock: FakeClock) -> None:
+    """A client clock 8 minutes fast must not move the end of lesson 1 past the start of
+    lesson 2: the service keeps its own time of `session.end`."""
+    _setup(platform, lessons=2)
+    for lesson in ("L1", "L2"):
+        s = Sitting.open(platform, app_client, clock, lesson_id=lesson, skew_s=480)
+        s.start()
+        s.finish(DURATION)
+        assert s.verdict()["status"] == "valid", s.verdict()
+        clock.advance(30)  # the next lesson half a minute later
+    st = platform.api.get("/v1/enrolments/stu-1/elec-101").json()
+    assert [x["status"] for x in st["lessons"]] == ["valid", "valid"]
+
+
 def test_two_sessions_playing_at_once_are_both_multi_window(
         platform: Platform, app_client: TestClient, clock: FakeClock) -> None:
     platform.course("elec-101", lessons=1, duration_s=DURATION, class_hours=0.25)

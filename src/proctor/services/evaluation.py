@@ -34,6 +34,7 @@ from proctor.domain.model import (
 )
 from proctor.domain.policy import Policy
 from proctor.domain.timeline import build_timeline
+from proctor.services.evidence_reads import CourseReads, Reads
 from proctor.storage.db import UnitOfWork
 from proctor.storage.repositories import evidence as ev_repo
 from proctor.storage.repositories import registry as reg_repo
@@ -93,9 +94,15 @@ def verdict_from_dict(d: dict[str, Any], *, status: str | None = None) -> Verdic
     )
 
 
+def _seconds(t: Any) -> float:
+    return t if isinstance(t, float) else t.timestamp()
+
+
 def domain_events(values: Sequence[tuple[Any, ...]]) -> list[Event]:
     """Events from ``study_repo.event_values`` tuples (no ORM objects on the hot path)."""
-    return [Event(seq, type_, client_ts.timestamp(), server_ts.timestamp(), position, from_pos,
+    if values and isinstance(values[0][2], float):  # PostgreSQL gave unix seconds already
+        return [Event(*v) for v in values]
+    return [Event(seq, type_, _seconds(client_ts), _seconds(server_ts), position, from_pos,
                   to_pos, rate, visible, focused, state)
             for (seq, type_, client_ts, server_ts, position, from_pos, to_pos, rate, visible,
                  focused, state) in values]
@@ -126,17 +133,20 @@ def _standing_verdict(row: SessionVerdict | None, policy: Policy) -> Verdict:
 # --- lesson and course standing ---------------------------------------------------------
 
 def lesson_results(s: Session, *, learner_id: int, course: CourseRow, lessons: Sequence[LessonRow],
-                   policy: Policy, before: datetime | None = None) -> dict[str, LessonResult]:
+                   policy: Policy, before: datetime | None = None,
+                   reads: Reads | None = None) -> dict[str, LessonResult]:
     """Each lesson's standing from its sessions' verdicts (optionally only sessions begun before)."""
-    sessions = ev_repo.sessions_of_learner(s, learner_id, course_id=course.id)
+    reads = reads or Reads(s)
+    sessions = reads.sessions_of_learner(learner_id, course.id)
     if before is not None:
         sessions = [x for x in sessions if x.started_at < before]
-    verdicts = ev_repo.verdicts_for(s, [x.id for x in sessions])
+    verdicts = reads.verdicts([x.id for x in sessions])
     by_lesson: dict[int, list[SessionRecord]] = {}
     for x in sessions:
         record = SessionRecord(session_id=x.id, started_at=x.started_at.timestamp(),
                                ended_at=x.ended_at.timestamp() if x.ended_at else None,
-                               verdict=_standing_verdict(verdicts.get(x.id), policy))
+                               verdict=reads.standing_verdict(verdicts.get(x.id), policy,
+                                                              _standing_verdict))
         by_lesson.setdefault(x.lesson_id, []).append(record)
     return {x.ext_id: engine.aggregate_lesson(domain_lesson(x), by_lesson.get(x.id, []), policy)
             for x in lessons}
@@ -150,16 +160,18 @@ def course_standing(s: Session, *, learner_id: int, course: CourseRow, policy: P
 
 # --- one session ------------------------------------------------------------------------
 
-def session_input(s: Session, study: StudySession, policy: Policy, *, now: datetime) -> SessionInput:
-    course = s.get(CourseRow, study.course_id)
+def session_input(s: Session, study: StudySession, policy: Policy, *, now: datetime,
+                  reads: Reads | None = None) -> SessionInput:
+    reads = reads or Reads(s)
+    course = reads.course(study.course_id)
     assert course is not None
-    lessons = reg_repo.lessons_of(s, course.id)
+    lessons = reads.lessons(course.id)
     lesson_row = next(x for x in lessons if x.id == study.lesson_id)
-    events = _events(s, study.id)
+    events = domain_events(reads.event_values([study.id])[study.id])
     end = study.ended_at or study.last_event_at or now
     others = []
-    overlapping = ev_repo.overlapping_sessions(s, study.learner_id, study.id, study.started_at, end)
-    their_events = study_repo.event_values(s, [x.id for x in overlapping])
+    overlapping = reads.overlapping(study.learner_id, study.id, study.started_at, end)
+    their_events = reads.event_values([x.id for x in overlapping])
     for other in overlapping:
         playing = build_timeline(domain_events(their_events[other.id]), policy).playing_intervals()
         if playing:
@@ -167,20 +179,21 @@ def session_input(s: Session, study: StudySession, policy: Policy, *, now: datet
     earlier = [x for x in lessons if x.seq < lesson_row.seq]
     prior = engine.prior_lessons(list(lesson_results(
         s, learner_id=study.learner_id, course=course, lessons=earlier, policy=policy,
-        before=study.started_at).values())) if earlier else {}
+        before=study.started_at, reads=reads).values())) if earlier else {}
     # media of this lesson already covered by earlier sessions that stand valid (the resume point)
-    same_lesson = [x for x in ev_repo.sessions_of_learner(s, study.learner_id, course_id=course.id)
+    same_lesson = [x for x in reads.sessions_of_learner(study.learner_id, course.id)
                    if x.lesson_id == lesson_row.id and x.started_at < study.started_at]
-    stored = ev_repo.verdicts_for(s, [x.id for x in same_lesson])
+    stored = reads.verdicts([x.id for x in same_lesson])
     prior_covered = union([iv for x in same_lesson
-                           for iv in _standing_verdict(stored.get(x.id), policy).covered
+                           for iv in reads.standing_verdict(stored.get(x.id), policy,
+                                                            _standing_verdict).covered
                            if stored.get(x.id) is not None and stored[x.id].status == "valid"],
                           join=policy.coverage_join_s, lo=0.0, hi=lesson_row.duration_s)
-    photos = [p for p in (domain_photo(x) for x in ev_repo.photos_of(s, study.id)) if p is not None]
+    photos = [p for p in (domain_photo(x) for x in reads.photos(study.id)) if p is not None]
     return SessionInput(
         session_id=study.id, learner_id=str(study.learner_id), lesson=domain_lesson(lesson_row),
         course=domain_course(course, lessons), events=events,
-        challenges=[domain_challenge(c) for c in ev_repo.challenges_of(s, study.id)],
+        challenges=[domain_challenge(c) for c in reads.challenges(study.id)],
         photos=photos, other_sessions=others, prior_lessons=prior,
         prior_covered=tuple(prior_covered), started_at=study.started_at.timestamp(),
         ended_at=study.ended_at.timestamp() if study.ended_at else None,
@@ -202,13 +215,16 @@ class Evaluated:
         return self.status != self.previous_status
 
 
-def evaluate_session(uow: UnitOfWork, *, session_id: str, policy: Policy, now: datetime) -> Evaluated:
-    """Judge a session now and store the verdict. A reviewer's decision keeps standing."""
+def evaluate_session(uow: UnitOfWork, *, session_id: str, policy: Policy, now: datetime,
+                     reads: Reads | None = None, flush: bool = True) -> Evaluated:
+    """Judge a session now and store the verdict. A reviewer's decision keeps standing.
+    ``reads``: preloaded evidence (:class:`CourseReads`) when judging many sessions together."""
     s = uow.session
+    reads = reads or Reads(s)
     study = s.get(StudySession, session_id)
     if study is None:
         raise NotFound(f"unknown session {session_id!r}", field="session_id")
-    inp = session_input(s, study, policy, now=now)
+    inp = session_input(s, study, policy, now=now, reads=reads)
     verdict = engine.evaluate(inp, policy, now=now.timestamp())
     recheck: list[float] = []
     wait = engine.in_flight_until(inp.events, policy)
@@ -224,7 +240,7 @@ def evaluate_session(uow: UnitOfWork, *, session_id: str, policy: Policy, now: d
     recheck_at = max(recheck) if recheck else None
     result = verdict.to_dict() if recheck_at is None else {**verdict.to_dict(),
                                                            "recheck_at": recheck_at}
-    row = ev_repo.verdict_of(s, session_id)
+    row = reads.verdict(session_id)
     previous = row.status if row is not None else None
     fields = dict(engine_status=verdict.status, credited_seconds=verdict.credited_seconds,
                   result=result, rules=sorted(verdict.rules_broken),
@@ -233,13 +249,15 @@ def evaluate_session(uow: UnitOfWork, *, session_id: str, policy: Policy, now: d
     if row is None:
         row = SessionVerdict(session_id=session_id, status=verdict.status, revision=1, **fields)
         s.add(row)
+        reads.stored(row)
     else:
         for key, value in fields.items():
             setattr(row, key, value)
         row.revision += 1
         if not row.reviewed:
             row.status = verdict.status
-    s.flush()
+    if flush:  # a batch flushes its verdicts together
+        s.flush()
     return Evaluated(session_id, row.status, previous, verdict,
                      datetime.fromtimestamp(recheck_at, UTC) if recheck_at is not None else None)
 
@@ -250,3 +268,14 @@ def later_sessions(s: Session, study: StudySession) -> list[str]:
     mine = lessons[study.lesson_id]
     return [x.id for x in ev_repo.sessions_of_learner(s, study.learner_id, course_id=study.course_id)
             if lessons.get(x.lesson_id, 0) > mine]
+
+
+def evaluate_course(uow: UnitOfWork, *, learner_id: int, course_id: int, policy: Policy,
+                    now: datetime) -> list[Evaluated]:
+    """Judge every session of one learner in one course, oldest first, from evidence loaded in
+    a few queries (the same verdicts as judging them one by one with `evaluate_session`)."""
+    reads = CourseReads(uow.session, learner_id=learner_id, course_id=course_id)
+    done = [evaluate_session(uow, session_id=sid, policy=policy, now=now, reads=reads,
+                             flush=False) for sid in reads.session_ids()]
+    uow.session.flush()
+    return done

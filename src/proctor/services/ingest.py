@@ -132,7 +132,9 @@ def ingest_events(uow: UnitOfWork, *, institution_id: int, body: Any, received_a
         if ev.type in TERMINAL_TYPES:
             result.sessions_to_evaluate.add(ev.session_id)
             if ev.type == "session.end":
-                ended[ev.session_id] = ev.ts
+                # the server's clock, not the client's word (a skewed client clock would move
+                # the end of one lesson past the start of the next: LESSON_ORDER)
+                ended[ev.session_id] = received_at
     new_ids = repo.insert_events(uow.session, rows)
     result.accepted = len(new_ids)
     result.duplicates = len(rows) - len(new_ids) + in_batch_dupes

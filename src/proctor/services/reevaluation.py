@@ -1,7 +1,8 @@
 """Use case: judging a course's stored sessions again, e.g. under a new policy version.
 
-Sessions are judged oldest first, one unit of work each, so that LESSON_ORDER of a later lesson
-reads the earlier lessons' fresh verdicts. A reviewed verdict keeps the status the reviewer gave
+Sessions are judged per learner and course (one unit of work each, the evidence read in a few
+queries), oldest first, so that LESSON_ORDER of a later lesson reads the earlier lessons' fresh
+verdicts. A reviewed verdict keeps the status the reviewer gave
 it (its engine status, policy and evidence are refreshed); the verdict hooks (callbacks) run
 for every verdict whose standing status changed, as after any evaluation.
 """
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from proctor.domain.errors import NotFound
 from proctor.domain.policy import Policy
-from proctor.services.evaluation import Evaluated, evaluate_session
+from proctor.services.evaluation import Evaluated, evaluate_course
 from proctor.storage.db import UnitOfWork, unit_of_work
 from proctor.storage.repositories import registry as reg_repo
 from proctor.storage.tables import Course, StudySession
@@ -59,17 +60,26 @@ def reevaluate_course(factory: sessionmaker[Session], *, course_ext: str, instit
     with unit_of_work(factory) as uow:
         ids = course_sessions(uow.session, course_ext=course_ext, institution=institution)
     report = Reevaluated()
-    for i, sid in enumerate(ids, 1):
+    with unit_of_work(factory) as uow:
+        groups: dict[tuple[int, int], int] = {}
+        for study in uow.session.scalars(select(StudySession).where(StudySession.id.in_(ids))):
+            groups.setdefault((study.learner_id, study.course_id), 0)
+            groups[(study.learner_id, study.course_id)] += 1
+    done_n = 0
+    # one learner-course at a time, its evidence read at once, its sessions judged oldest first
+    for (learner_id, course_id) in sorted(groups):
         with unit_of_work(factory) as uow:
-            done = evaluate_session(uow, session_id=sid, policy=policy, now=now)
-            report.sessions += 1
-            if done.changed:
-                report.changed += 1
-                report.transitions[(done.previous_status, done.status)] += 1
-                for hook in hooks or []:
-                    hook(uow, done)
-            elif done.status != done.verdict.status and done.status in ("valid", "invalid"):
-                report.reviewed_kept += 1
+            for done in evaluate_course(uow, learner_id=learner_id, course_id=course_id,
+                                        policy=policy, now=now):
+                report.sessions += 1
+                if done.changed:
+                    report.changed += 1
+                    report.transitions[(done.previous_status, done.status)] += 1
+                    for hook in hooks or []:
+                        hook(uow, done)
+                elif done.status != done.verdict.status and done.status in ("valid", "invalid"):
+                    report.reviewed_kept += 1
+        done_n += groups[(learner_id, course_id)]
         if progress is not None:
-            progress(i, len(ids))
+            progress(done_n, len(ids))
     return report

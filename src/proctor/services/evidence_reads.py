@@ -1,0 +1,152 @@
+"""What evaluation reads from storage, one query per need (:class:`Reads`), or preloaded for a
+whole learner-course at once (:class:`CourseReads`: a handful of queries for every session of
+the course, instead of ten per session; used when many sessions are judged together, e.g. by
+`proctor reevaluate`). Both answer exactly the same questions the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from proctor.domain.policy import Policy
+from proctor.storage.repositories import evidence as ev_repo
+from proctor.storage.repositories import registry as reg_repo
+from proctor.storage.repositories import study as study_repo
+from proctor.storage.tables import (
+    Challenge,
+    Course,
+    Lesson,
+    Photo,
+    SessionVerdict,
+    StudySession,
+)
+
+V = TypeVar("V")
+
+
+class Reads:
+    """Straight from the database, per question."""
+
+    def __init__(self, s: Session) -> None:
+        self.s = s
+        self._parsed: dict[tuple[str, int, str, str], Any] = {}
+
+    def standing_verdict(self, row: SessionVerdict | None, policy: Policy,
+                         parse: Callable[[SessionVerdict | None, Policy], V]) -> V:
+        """``parse(row, policy)``, remembered per verdict revision: judging a course's sessions
+        in turn reads the earlier lessons' verdicts again and again."""
+        if row is None:
+            return parse(row, policy)
+        key = (row.session_id, row.revision, row.status, f"{policy.id}@{policy.version}")
+        if key not in self._parsed:
+            self._parsed[key] = parse(row, policy)
+        return self._parsed[key]  # type: ignore[no-any-return]
+
+    def course(self, course_id: int) -> Course | None:
+        return self.s.get(Course, course_id)
+
+    def lessons(self, course_id: int) -> list[Lesson]:
+        return reg_repo.lessons_of(self.s, course_id)
+
+    def event_values(self, session_ids: Sequence[str]) -> dict[str, list[tuple[Any, ...]]]:
+        return study_repo.event_values(self.s, session_ids)
+
+    def sessions_of_learner(self, learner_id: int, course_id: int) -> list[StudySession]:
+        return ev_repo.sessions_of_learner(self.s, learner_id, course_id=course_id)
+
+    def overlapping(self, learner_id: int, session_id: str, start: datetime,
+                    end: datetime) -> list[StudySession]:
+        return ev_repo.overlapping_sessions(self.s, learner_id, session_id, start, end)
+
+    def verdicts(self, session_ids: Sequence[str]) -> dict[str, SessionVerdict]:
+        return ev_repo.verdicts_for(self.s, session_ids)
+
+    def verdict(self, session_id: str) -> SessionVerdict | None:
+        return ev_repo.verdict_of(self.s, session_id)
+
+    def challenges(self, session_id: str) -> list[Challenge]:
+        return ev_repo.challenges_of(self.s, session_id)
+
+    def photos(self, session_id: str) -> list[Photo]:
+        return ev_repo.photos_of(self.s, session_id)
+
+    def stored(self, row: SessionVerdict) -> None:
+        """A verdict row was added (preloading readers remember it)."""
+
+
+class CourseReads(Reads):
+    """Everything about one learner in one course, loaded up front in a few queries: the
+    learner's sessions (every course, for overlaps), the course's lessons, and the events,
+    challenges, photos and verdicts of those sessions. Other sessions' events (another course
+    overlapping) are fetched on demand."""
+
+    def __init__(self, s: Session, *, learner_id: int, course_id: int) -> None:
+        super().__init__(s)
+        self.learner_id, self.course_id = learner_id, course_id
+        self._all = list(s.scalars(select(StudySession)
+                                   .where(StudySession.learner_id == learner_id)
+                                   .order_by(StudySession.started_at, StudySession.id)))
+        self._mine = [x for x in self._all if x.course_id == course_id]
+        ids = [x.id for x in self._mine]
+        self._lessons = reg_repo.lessons_of(s, course_id)
+        # held here: the identity map keeps objects only while someone refers to them
+        self._course = s.get(Course, course_id)
+        self._events = study_repo.event_values(s, ids)
+        self._challenges: dict[str, list[Challenge]] = {sid: [] for sid in ids}
+        for c in s.scalars(select(Challenge).where(Challenge.session_id.in_(ids))
+                           .order_by(Challenge.issued_at, Challenge.id)):
+            self._challenges[c.session_id].append(c)
+        self._photos: dict[str, list[Photo]] = {sid: [] for sid in ids}
+        for p in s.scalars(select(Photo).where(Photo.session_id.in_(ids))
+                           .order_by(Photo.taken_at, Photo.frame_index)):
+            self._photos[p.session_id].append(p)
+        self._verdicts = ev_repo.verdicts_for(s, [x.id for x in self._all])
+
+    def session_ids(self) -> list[str]:
+        """The course's sessions, oldest first."""
+        return [x.id for x in self._mine]
+
+    def course(self, course_id: int) -> Course | None:
+        return self._course if course_id == self.course_id else super().course(course_id)
+
+    def lessons(self, course_id: int) -> list[Lesson]:
+        return self._lessons if course_id == self.course_id else super().lessons(course_id)
+
+    def event_values(self, session_ids: Sequence[str]) -> dict[str, list[tuple[Any, ...]]]:
+        missing = [sid for sid in session_ids if sid not in self._events]
+        if missing:
+            self._events.update(study_repo.event_values(self.s, missing))
+        return {sid: self._events[sid] for sid in session_ids}
+
+    def sessions_of_learner(self, learner_id: int, course_id: int) -> list[StudySession]:
+        if (learner_id, course_id) != (self.learner_id, self.course_id):
+            return super().sessions_of_learner(learner_id, course_id)
+        return list(self._mine)
+
+    def overlapping(self, learner_id: int, session_id: str, start: datetime,
+                    end: datetime) -> list[StudySession]:
+        if learner_id != self.learner_id:
+            return super().overlapping(learner_id, session_id, start, end)
+        return [x for x in self._all if x.id != session_id and x.started_at <= end
+                and (x.ended_at or x.last_event_at or x.started_at) >= start]
+
+    def verdicts(self, session_ids: Sequence[str]) -> dict[str, SessionVerdict]:
+        return {sid: self._verdicts[sid] for sid in session_ids if sid in self._verdicts}
+
+    def verdict(self, session_id: str) -> SessionVerdict | None:
+        return self._verdicts.get(session_id)
+
+    def challenges(self, session_id: str) -> list[Challenge]:
+        found = self._challenges.get(session_id)
+        return found if found is not None else super().challenges(session_id)
+
+    def photos(self, session_id: str) -> list[Photo]:
+        found = self._photos.get(session_id)
+        return found if found is not None else super().photos(session_id)
+
+    def stored(self, row: SessionVerdict) -> None:
+        self._verdicts[row.session_id] = row
