@@ -57,7 +57,9 @@ class Settings(BaseSettings):
     timestamp_tolerance_s: int = 300
     max_batch_events: int = 1000
     max_body_bytes: int = 1024 * 1024
-    idle_timeout_s: int = 1800
+    embedded_beat_s: float = Field(
+        default=60.0, ge=0, description="without a broker: run beat's periodic work in the API "
+        "process every this many seconds (0 = off)")
 
     # rules
     policy: str = "henan-2021"

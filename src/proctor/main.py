@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
 from fastapi import FastAPI
@@ -20,6 +21,7 @@ from proctor.storage.db import UnitOfWork, engine_for, session_factory, utcnow
 from proctor.storage.replay import DatabaseReplayGuard, RedisReplayGuard
 from proctor.storage.tables import StudySession
 from proctor.workers import celery_app as celery_module
+from proctor.workers import embedded_beat
 
 DESCRIPTION = """
 proctor checks that subsidised online vocational training really happened: course platforms
@@ -45,7 +47,15 @@ def _enqueue_evaluation(uow: UnitOfWork, session_ids: set[str], now: datetime) -
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    app = FastAPI(title="proctor", version=__version__, description=DESCRIPTION)
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.broker_url or not settings.embedded_beat_s:
+            yield  # with a broker, `celery beat` does the periodic work
+            return
+        async with embedded_beat.running(settings.embedded_beat_s, lambda: app.state.clock()):
+            yield
+
+    app = FastAPI(title="proctor", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.clock = utcnow  # replaceable: the simulator runs the API in simulated time
     app.state.engine = engine_for(settings.database_url)
