@@ -38,8 +38,8 @@ async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:
         await run_in_threadpool(session.close)
 
 
-async def read_body(request: Request) -> bytes:
-    limit = request.app.state.settings.max_body_bytes
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The raw body (what the signature covers), refused whole when over ``limit`` bytes."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"body is {declared} bytes, at most {limit} are allowed")
@@ -49,6 +49,10 @@ async def read_body(request: Request) -> bytes:
     return body
 
 
+async def read_body(request: Request) -> bytes:
+    return await read_limited(request, request.app.state.settings.max_body_bytes)
+
+
 # scope="function": the commit happens before the response is sent, never after.
 UowDep = Annotated[UnitOfWork, Depends(get_uow, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
@@ -56,11 +60,15 @@ BodyDep = Annotated[bytes, Depends(read_body)]
 NowDep = Annotated[datetime, Depends(get_now)]
 
 
-async def get_platform(request: Request, uow: UowDep, body: BodyDep) -> Platform:
+async def authenticate_request(request: Request, uow: UnitOfWork, body: bytes) -> Platform:
     headers = {k.lower(): v for k, v in request.headers.items()}
     return await run_in_threadpool(
         authenticate, uow, request.app.state.replay_guard, headers=headers, body=body
     )
+
+
+async def get_platform(request: Request, uow: UowDep, body: BodyDep) -> Platform:
+    return await authenticate_request(request, uow, body)
 
 
 PlatformDep = Annotated[Platform, Depends(get_platform)]

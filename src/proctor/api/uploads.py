@@ -12,11 +12,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
-from starlette.concurrency import run_in_threadpool
 
-from proctor.api.auth import Platform, authenticate
-from proctor.api.deps import UowDep
-from proctor.domain.errors import InvalidInput, MalformedRequest, PayloadTooLarge
+from proctor.api.auth import Platform
+from proctor.api.deps import UowDep, authenticate_request, read_limited
+from proctor.domain.errors import InvalidInput, MalformedRequest
 from proctor.services.challenges import LIVENESS_FRAMES
 from proctor.vision.decode import MAX_UPLOAD_BYTES
 
@@ -26,23 +25,14 @@ MAX_PARTS = 2 * LIVENESS_FRAMES[1]
 
 
 async def read_upload_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_UPLOAD_BODY:
-        raise PayloadTooLarge(f"body is {declared} bytes, at most {MAX_UPLOAD_BODY} are allowed")
-    body = await request.body()
-    if len(body) > MAX_UPLOAD_BODY:
-        raise PayloadTooLarge(f"body is {len(body)} bytes, at most {MAX_UPLOAD_BODY} are allowed")
-    return body
+    return await read_limited(request, MAX_UPLOAD_BODY)
 
 
 UploadBodyDep = Annotated[bytes, Depends(read_upload_body)]
 
 
 async def get_upload_platform(request: Request, uow: UowDep, body: UploadBodyDep) -> Platform:
-    headers = {k.lower(): v for k, v in request.headers.items()}
-    return await run_in_threadpool(
-        authenticate, uow, request.app.state.replay_guard, headers=headers, body=body
-    )
+    return await authenticate_request(request, uow, body)
 
 
 UploadPlatformDep = Annotated[Platform, Depends(get_upload_platform)]
