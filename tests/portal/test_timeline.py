@@ -197,3 +197,17 @@ def test_mmss(seconds: float, text: str) -> None:
 )
 def test_nice_step(span: float, ticks: int, step: float) -> None:
     assert nice_step(span, ticks) == step
+
+
+def test_rate_noise_within_the_policy_tolerance_is_not_drawn_as_speed() -> None:
+    """A player reporting 1.004x (float noise the rules accept) must not look like speeding."""
+    from proctor.portal.timeline import PlayerPoint, TimelineView, describe
+
+    def view(rate: float) -> TimelineView:
+        points = [PlayerPoint(t=0, position=0, playing=True, rate=rate),
+                  PlayerPoint(t=60, position=60 * rate, playing=True, rate=rate),
+                  PlayerPoint(t=120, position=120 * rate, playing=False, rate=rate)]
+        return TimelineView(media_duration=600, points=points, speed_above=1.01)
+
+    assert "倍速播放 0 段" in describe(view(1.004))
+    assert "倍速播放 1 段" in describe(view(1.25))

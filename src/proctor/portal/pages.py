@@ -251,7 +251,8 @@ def session_page(v: Viewer, session_id: str) -> dict[str, Any]:
                                   max(0.0, x["until"] - t0), x.get("detail", ""))
                     for x in violations],
         wall_span=max(end - t0, 1.0),
-        title=f"学习过程时间线：第{lesson.seq}课 {lesson.title or ''}".strip())
+        title=f"学习过程时间线：第{lesson.seq}课 {lesson.title or ''}".strip(),
+        speed_above=v.policy.max_rate + v.policy.rate_tolerance)
     decisions = review_service.history(v.uow, session_id)
     users = {u.id: u.display_name for u in s.query(User).filter(
         User.id.in_([d.reviewer_id for d in decisions] or [-1]))}

@@ -85,6 +85,9 @@ class TimelineView:
     violations: Sequence[ViolationBand] = ()
     wall_span: float | None = None  # length of the session; default: the last mark
     title: str = "学习过程时间线"
+    # Drawn as speed-up only above this rate: the policy's max rate plus its tolerance for float
+    # noise, so the picture never shows as speeding what the rules accept as normal speed.
+    speed_above: float = 1.0
 
 
 # ---------------------------------------------------------------- layout and colours
@@ -175,13 +178,14 @@ class _Run:
     coords: list[tuple[float, float]] = field(default_factory=list)  # (t, position)
 
 
-def _runs(points: Sequence[PlayerPoint], seeks: Sequence[SeekMark]) -> list[_Run]:
+def _runs(points: Sequence[PlayerPoint], seeks: Sequence[SeekMark],
+          speed_above: float = 1.0) -> list[_Run]:
     """Cut the play-head path into runs of one style, breaking at seeks (drawn separately)."""
     runs: list[_Run] = []
     ordered = sorted(points, key=lambda p: p.t)
     seeks_by_t = sorted(seeks, key=lambda s: s.t)
     for a, b in zip(ordered, ordered[1:], strict=False):
-        style = "pause" if not a.playing else ("speed" if a.rate > 1.0 else "play")
+        style = "pause" if not a.playing else ("speed" if a.rate > speed_above else "play")
         inside = [s for s in seeks_by_t if a.t < s.t <= b.t]
         start_t, start_pos = a.t, a.position
         for seek in inside:
@@ -551,7 +555,7 @@ def _defs(svg: ET.Element, prefix: str) -> None:
 def describe(view: TimelineView) -> str:
     """The picture in words: the <desc> for screen readers and a caption for the page."""
     span = _Canvas(view, WIDTH).span
-    runs = _runs(view.points, view.seeks)
+    runs = _runs(view.points, view.seeks, view.speed_above)
     played = sum(r.coords[-1][0] - r.coords[0][0] for r in runs if r.style != "pause")
     speed = [r for r in runs if r.style == "speed"]
     forward = sum(1 for s in view.seeks if s.to_position > s.from_position)
@@ -622,7 +626,7 @@ def render_timeline_svg(view: TimelineView, *, width: int = WIDTH, id_prefix: st
             fill=MUTED,
             font_size="14",
         )
-    _draw_runs(line, c, _runs(view.points, view.seeks))
+    _draw_runs(line, c, _runs(view.points, view.seeks, view.speed_above))
     _draw_seeks(line, c, view.seeks, id_prefix)
     bottom = _draw_legend(svg, c)
     svg.set("viewBox", f"0 0 {width} {bottom + 6}")
