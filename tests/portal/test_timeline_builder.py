@@ -62,3 +62,29 @@ def test_track_renders() -> None:
     svg = render_timeline_svg(TimelineView(media_duration=600, points=points, seeks=seeks))
     assert svg.count('class="tl-seek"') == 1
     assert svg.count("tl-run tl-play") == 2  # the seek splits the playing line in two
+
+
+def test_a_lost_play_event_is_inferred_from_heartbeats() -> None:
+    """pause at 10 s, the `play` at 15 s was lost: heartbeats show the play head moving on."""
+    events = [
+        E(0, "play", position=0),
+        E(10, "pause", position=10),
+        E(25, "heartbeat", position=20, rate=1, visible=True, focused=True),
+        E(35, "heartbeat", position=30, rate=1, visible=True, focused=True),
+    ]
+    points, _ = player_track(events)
+    by_t = {p.t: p for p in points}
+    assert by_t[10].playing  # the stretch 10 s -> 25 s is drawn as playing, not paused
+    assert by_t[25] == PlayerPoint(25, 20, True)
+    assert by_t[35] == PlayerPoint(35, 30, True)
+
+
+def test_a_paused_player_with_a_still_play_head_stays_paused() -> None:
+    events = [
+        E(0, "play", position=0),
+        E(10, "pause", position=10),
+        E(25, "heartbeat", position=10.3, rate=1, visible=True, focused=True),
+    ]
+    points, _ = player_track(events)
+    assert not points[-1].playing
+    assert not {p.t: p for p in points}[10].playing

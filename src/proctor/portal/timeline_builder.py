@@ -32,6 +32,10 @@ class TelemetryEvent:
     seq: int = 0  # tie-breaker for events with the same t
 
 
+# A paused play head that a heartbeat shows further on by more than this had been playing.
+RESUMED_WITHOUT_PLAY_S = 1.0
+
+
 def player_track(
     events: Iterable[TelemetryEvent],
 ) -> tuple[list[PlayerPoint], list[SeekMark]]:
@@ -54,6 +58,13 @@ def player_track(
         elif kind == "ratechange" and ev.rate is not None:
             here = replace(here, rate=ev.rate)
         elif kind == "heartbeat":
+            if (not current.playing and ev.position is not None and ev.t > current.t
+                    and ev.position - current.position > RESUMED_WITHOUT_PLAY_S):
+                # The play head moved while we thought the player paused: its `play` event was
+                # lost (the rules infer playback the same way). Draw that stretch as playing.
+                if points and points[-1].t == current.t:
+                    points[-1] = replace(points[-1], playing=True)
+                here = replace(here, playing=True)
             here = replace(
                 here,
                 position=_or(ev.position, here.position),
