@@ -5,14 +5,12 @@ from __future__ import annotations
 import io
 import uuid
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image
 
-from proctor.bench._faces_data import faces_dir, hamilton_clip
+from proctor.bench._faces_data import clip_frames, faces_dir
 from proctor.config import Settings
 from proctor.storage.db import engine_for, session_factory, unit_of_work
 from proctor.storage.tables import Challenge, StudySession
@@ -34,19 +32,6 @@ def jpeg(rgb: np.ndarray, quality: int = 92) -> bytes:
     out = io.BytesIO()
     Image.fromarray(rgb).save(out, format="JPEG", quality=quality)
     return out.getvalue()
-
-
-@cache
-def clip_frames() -> tuple[np.ndarray, ...]:
-    cap = cv2.VideoCapture(str(hamilton_clip()))
-    frames = []
-    while True:
-        ok, bgr = cap.read()
-        if not ok:
-            break
-        frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-    cap.release()
-    return tuple(frames)
 
 
 def burst(start: int, step: int = 6, n: int = 8) -> list[bytes]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
-from proctor.bench._faces_data import faces_dir, hamilton_clip
+from proctor.bench._faces_data import clip_frames as read_clip_frames
+from proctor.bench._faces_data import faces_dir
 from proctor.vision.decode import decode_image
 
 
@@ -40,15 +40,8 @@ def landmarker(engine):
 
 
 @pytest.fixture(scope="session")
-def clip_frames(shared_faces) -> list[np.ndarray]:
+def clip_frames(shared_faces) -> tuple[np.ndarray, ...]:
     """Every frame of the real Hamilton clip (640×360, 29.97 fps), as RGB."""
-    cap = cv2.VideoCapture(str(hamilton_clip()))
-    frames = []
-    while True:
-        ok, bgr = cap.read()
-        if not ok:
-            break
-        frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-    cap.release()
+    frames = read_clip_frames()
     assert len(frames) > 200
     return frames

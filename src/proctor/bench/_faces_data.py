@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+
+import cv2
+import numpy as np
 
 SHARED_ENV = "PROCTOR_SHARED_DIR"
 
@@ -88,3 +92,22 @@ def dogs_photo() -> Path:
 
 def hamilton_clip() -> Path:
     return faces_dir() / "ageitgey" / "examples" / "short_hamilton_clip.mp4"
+
+
+@cache
+def clip_frames() -> tuple[np.ndarray, ...]:
+    """Every frame of the real Hamilton clip (640×360, 29.97 fps) as RGB, decoded once per process.
+
+    Shared read-only: callers must not modify the frames in place.
+    """
+    cap = cv2.VideoCapture(str(hamilton_clip()))
+    frames = []
+    while True:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        frame = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        frame.flags.writeable = False
+        frames.append(frame)
+    cap.release()
+    return tuple(frames)

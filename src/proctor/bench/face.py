@@ -15,7 +15,7 @@ import numpy as np
 
 from proctor.bench import Section
 from proctor.bench import _attacks as attacks
-from proctor.bench._faces_data import hamilton_clip, identity_photos
+from proctor.bench._faces_data import clip_frames, identity_photos
 from proctor.vision import passive
 from proctor.vision.decode import decode_image
 from proctor.vision.faces import FaceEngine, MatchPolicy
@@ -170,23 +170,12 @@ def _accuracy(engine: FaceEngine, photos, threshold: float) -> tuple[dict, str]:
     return figures, md
 
 
-def _clip_frames() -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(hamilton_clip()))
-    frames = []
-    while True:
-        ok, bgr = cap.read()
-        if not ok:
-            break
-        frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-    return frames
-
-
 def _liveness(engine: FaceEngine, photos) -> tuple[dict, str]:
     from proctor.vision.liveness import Landmarker
 
     lpol, policy = LivenessPolicy(), MatchPolicy()
     landmarker = Landmarker(engine.models_dir)
-    frames = _clip_frames()
+    frames = clip_frames()
     template = engine.enrol(frames[150]).template
     live_ok, live_total = 0, 0
     for start in range(84, 165, 6):  # 8 frames 0.2 s apart, one face throughout

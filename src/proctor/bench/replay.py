@@ -23,7 +23,7 @@ from PIL import Image
 
 from proctor.bench import Section
 from proctor.bench import _attacks as attacks
-from proctor.bench._faces_data import hamilton_clip, identity_photos
+from proctor.bench._faces_data import clip_frames, identity_photos
 from proctor.domain.policy import load_policy
 from proctor.vision import passive
 from proctor.vision.decode import decode_image
@@ -88,18 +88,6 @@ class Pair:
     hamming: int
     residual: float
     kind: str  # resent | near_duplicate | none: what find_replay says under the policy
-
-
-def clip_frames() -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(hamilton_clip()))
-    frames = []
-    while True:
-        ok, bgr = cap.read()
-        if not ok:
-            break
-        frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-    cap.release()
-    return frames
 
 
 def _window(rgb: np.ndarray, box: tuple[int, int, int, int], factor: float = 2.2) -> np.ndarray:
