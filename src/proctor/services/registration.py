@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
 
 from proctor.domain.errors import Conflict, InvalidInput, NotFound
 from proctor.domain.ids import InvalidIdNumber, is_county_code, parse_resident_id
@@ -125,15 +126,23 @@ def upsert_learner(uow: UnitOfWork, *, institution_id: int, ext_id: str, data: L
     return learner
 
 
-def upsert_enrolment(uow: UnitOfWork, *, institution_id: int, learner_ext: str, course_ext: str,
-                     data: EnrolmentIn) -> tuple[Enrolment, Learner, Course]:
-    s = uow.session
+def registered_learner_and_course(s: Session, *, institution_id: int, learner_ext: str,
+                                  course_ext: str) -> tuple[Learner, Course]:
+    """The institution's learner and course by the platform's ids, or 404 naming the missing one."""
     learner = repo.learner(s, institution_id, learner_ext)
     if learner is None:
         raise NotFound(f"learner {learner_ext!r} is not registered", field="learner_id")
     course = repo.course(s, institution_id, course_ext)
     if course is None:
         raise NotFound(f"course {course_ext!r} is not registered", field="course_id")
+    return learner, course
+
+
+def upsert_enrolment(uow: UnitOfWork, *, institution_id: int, learner_ext: str, course_ext: str,
+                     data: EnrolmentIn) -> tuple[Enrolment, Learner, Course]:
+    s = uow.session
+    learner, course = registered_learner_and_course(s, institution_id=institution_id,
+                                                    learner_ext=learner_ext, course_ext=course_ext)
     enrolment = repo.enrolment(s, learner.id, course.id)
     if enrolment is None:
         enrolment = Enrolment(learner_id=learner.id, course_id=course.id)

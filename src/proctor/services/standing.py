@@ -25,6 +25,7 @@ from proctor.domain.errors import NotFound
 from proctor.domain.model import LessonResult
 from proctor.domain.policy import Policy
 from proctor.services.evaluation import lesson_results
+from proctor.services.registration import registered_learner_and_course
 from proctor.storage.repositories import evidence as ev_repo
 from proctor.storage.repositories import registry as reg_repo
 from proctor.storage.tables import Course, Enrolment, Learner, Lesson
@@ -103,10 +104,6 @@ def standing(s: Session, *, learner: Learner, course: Course, policy: Policy, se
 
 def standing_by_ids(s: Session, *, institution_id: int, learner_ext: str, course_ext: str,
                     policy: Policy, settings: Settings, today: date) -> Standing:
-    learner = reg_repo.learner(s, institution_id, learner_ext)
-    if learner is None:
-        raise NotFound(f"learner {learner_ext!r} is not registered", field="learner_id")
-    course = reg_repo.course(s, institution_id, course_ext)
-    if course is None:
-        raise NotFound(f"course {course_ext!r} is not registered", field="course_id")
+    learner, course = registered_learner_and_course(s, institution_id=institution_id,
+                                                    learner_ext=learner_ext, course_ext=course_ext)
     return standing(s, learner=learner, course=course, policy=policy, settings=settings, today=today)

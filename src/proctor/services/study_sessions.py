@@ -7,6 +7,7 @@ from datetime import datetime
 
 from proctor.domain.errors import InvalidInput, NotFound
 from proctor.schemas.telemetry import SessionIn
+from proctor.services.registration import registered_learner_and_course
 from proctor.storage.db import UnitOfWork
 from proctor.storage.repositories import registry as repo
 from proctor.storage.tables import Course, Learner, Lesson, StudySession
@@ -15,12 +16,9 @@ from proctor.storage.tables import Course, Learner, Lesson, StudySession
 def open_session(uow: UnitOfWork, *, institution_id: int, data: SessionIn,
                  now: datetime) -> tuple[StudySession, Learner, Course, Lesson]:
     s = uow.session
-    learner = repo.learner(s, institution_id, data.learner_id)
-    if learner is None:
-        raise NotFound(f"learner {data.learner_id!r} is not registered", field="learner_id")
-    course = repo.course(s, institution_id, data.course_id)
-    if course is None:
-        raise NotFound(f"course {data.course_id!r} is not registered", field="course_id")
+    learner, course = registered_learner_and_course(s, institution_id=institution_id,
+                                                    learner_ext=data.learner_id,
+                                                    course_ext=data.course_id)
     lesson = next((x for x in repo.lessons_of(s, course.id) if x.ext_id == data.lesson_id), None)
     if lesson is None:
         raise NotFound(f"lesson {data.lesson_id!r} is not part of course {data.course_id!r}",
