@@ -217,7 +217,8 @@ def _evidence_items(v: Viewer, evidence: list[dict[str, Any]], t0: float
     return items
 
 
-def session_page(v: Viewer, session_id: str) -> dict[str, Any]:
+def session_page(v: Viewer, session_id: str, params: dict[str, str] | None = None
+                 ) -> dict[str, Any]:
     s = v.uow.session
     study = repo.study_session(s, v.scope.covers, session_id)
     if study is None:
