@@ -11,12 +11,12 @@ from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Depends, FastAPI, Form, Request
+from fastapi import Depends, FastAPI, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from proctor.api.deps import UowDep
-from proctor.domain.errors import Forbidden, NotFound, ProctorError
+from proctor.domain.errors import Forbidden, MalformedRequest, NotFound, ProctorError
 from proctor.portal import exports, pages
 from proctor.portal.pages import Viewer
 from proctor.portal.security import SessionCodec, csrf_ok, secret_key, signed_in
@@ -222,16 +222,16 @@ def create_portal_app(parent: FastAPI) -> FastAPI:
         return redirect(f"{BASE}/sessions/{session_id}?done=reviewed")
 
     @portal.get("/learners/{learner_id}", response_class=HTMLResponse)
-    def learner_page(request: Request, v: ViewerDep, learner_id: int) -> HTMLResponse:
+    def learner_page(request: Request, v: ViewerDep, learner_id: RowId) -> HTMLResponse:
         """Identity (ID masked per role), enrolments, lesson matrix, eligibility."""
         return page(request, v, "learner.html", "queue", pages.learner_page(v, learner_id))
 
     @portal.get("/institutions/{institution_id}", response_class=HTMLResponse)
-    def institution_page(request: Request, v: ViewerDep, institution_id: int,
+    def institution_page(request: Request, v: ViewerDep, institution_id: RowId,
                          course: str = "") -> HTMLResponse:
         """Learners × lessons for one course, eligibility, export links."""
         context = pages.institution_page(v, institution_id,
-                                         int(course) if course.isdigit() else None)
+                                         _int(course))
         return page(request, v, "institution.html", "institution", context)
 
     @portal.get("/exports/{name}")
@@ -325,7 +325,13 @@ def create_portal_app(parent: FastAPI) -> FastAPI:
     return portal
 
 
+# a row id within its INTEGER column: anything larger is a 422, never a database error
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
 def _int(value: str) -> int | None:
+    if value.isdigit() and len(value) > 9:  # beyond any page or id column: a 400, not a 500
+        raise MalformedRequest(f"{value[:20]}… is too large a number")
     return int(value) if value.isdigit() else None
 
 
