@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from proctor import __version__
 from proctor.api import errors
+from proctor.api.limits import BodyLimitMiddleware
 from proctor.api.routes import challenges, faces, registry, sessions, verdicts
 from proctor.config import Settings, get_settings
 from proctor.portal.app import create_portal_app
@@ -45,6 +46,17 @@ def _enqueue_evaluation(uow: UnitOfWork, session_ids: set[str], now: datetime) -
         uow.after_commit(lambda sid=sid: evaluate_session_task.delay(sid, now.isoformat()))
 
 
+def _body_limit(settings: Settings) -> Callable[[str], int]:
+    """Photo uploads may be a liveness burst; every other body is held to max_body_bytes."""
+    from proctor.api.uploads import MAX_UPLOAD_BODY
+
+    def limit_for(path: str) -> int:
+        if path.endswith(("/photo", "/face")):
+            return max(MAX_UPLOAD_BODY, settings.max_body_bytes)
+        return settings.max_body_bytes
+    return limit_for
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     @contextlib.asynccontextmanager
@@ -69,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.on_sessions_to_evaluate = [_enqueue_evaluation]
     celery_module.configure(settings)
     errors.install(app)
+    app.add_middleware(BodyLimitMiddleware, limit_for=_body_limit(settings))
     app.include_router(registry.router)
     app.include_router(sessions.router)
     app.include_router(challenges.router)

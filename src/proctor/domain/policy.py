@@ -46,6 +46,7 @@ class Policy:
     late_telemetry_s: float = _in("clock")
     late_playback_tolerance_s: float = _in("clock")
     idle_timeout_s: float = _in("clock")
+    max_event_age_s: float = _in("clock")
 
     # MULTI_WINDOW
     hidden_tolerance_s: float = _in("focus")
