@@ -11,9 +11,9 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import text
 
 from proctor import __version__
-from proctor.api import errors
+from proctor.api import cors, errors
 from proctor.api.limits import BodyLimitMiddleware
-from proctor.api.routes import challenges, faces, registry, sessions, verdicts
+from proctor.api.routes import challenges, faces, registry, session_tokens, sessions, verdicts
 from proctor.config import Settings, get_settings
 from proctor.portal.app import create_portal_app
 from proctor.services.challenges import draw_plan
@@ -87,6 +87,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(challenges.router)
     app.include_router(verdicts.router)
     app.include_router(faces.router)
+    # the browser's way in (docs/sdk.md): session tokens, CORS for registered origins, the demo
+    app.include_router(session_tokens.router)
+    cors.install(app)
     app.mount("/portal", create_portal_app(app))
 
     @app.get("/healthz", tags=["operations"])
