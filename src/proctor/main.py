@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from proctor import __version__
 from proctor.api import errors
-from proctor.api.routes import challenges, faces, registry, sessions, verdicts
+from proctor.api.routes import challenges, faces, paperwork, registry, sessions, verdicts
 from proctor.config import Settings, get_settings
 from proctor.portal.app import create_portal_app
 from proctor.services.challenges import draw_plan
@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(challenges.router)
     app.include_router(verdicts.router)
     app.include_router(faces.router)
+    app.include_router(paperwork.router)
     app.mount("/portal", create_portal_app(app))
 
     @app.get("/healthz", tags=["operations"])
