@@ -13,7 +13,7 @@ from sqlalchemy import text
 from proctor import __version__
 from proctor.api import cors, errors
 from proctor.api.limits import BodyLimitMiddleware
-from proctor.api.routes import challenges, faces, registry, session_tokens, sessions, verdicts
+from proctor.api.routes import challenges, faces, paperwork, registry, session_tokens, sessions, verdicts
 from proctor.config import Settings, get_settings
 from proctor.portal.app import create_portal_app
 from proctor.services.challenges import draw_plan
@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(challenges.router)
     app.include_router(verdicts.router)
     app.include_router(faces.router)
+    app.include_router(paperwork.router)
     # the browser's way in (docs/sdk.md): session tokens, CORS for registered origins, the demo
     app.include_router(session_tokens.router)
     cors.install(app)
