@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from proctor import __version__
 from proctor.api import errors
-from proctor.api.routes import challenges, faces, registry, sessions, verdicts
+from proctor.api.routes import challenges, county, faces, registry, sessions, verdicts
 from proctor.config import Settings, get_settings
 from proctor.portal.app import create_portal_app
 from proctor.services.challenges import draw_plan
@@ -45,6 +45,14 @@ def _enqueue_evaluation(uow: UnitOfWork, session_ids: set[str], now: datetime) -
         uow.after_commit(lambda sid=sid: evaluate_session_task.delay(sid, now.isoformat()))
 
 
+def _enqueue_county_checks(uow: UnitOfWork, session_ids: set[str], now: datetime) -> None:
+    """After the commit: the county's per-session check (services/county/checks.py)."""
+    from proctor.workers.county_tasks import county_check_session_task
+
+    for sid in sorted(session_ids):
+        uow.after_commit(lambda sid=sid: county_check_session_task.delay(sid, now.isoformat()))
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     @contextlib.asynccontextmanager
@@ -66,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.redis_url else DatabaseReplayGuard()
     )
     app.state.on_session_opened = [_draw_challenge_plan(settings)]
-    app.state.on_sessions_to_evaluate = [_enqueue_evaluation]
+    app.state.on_sessions_to_evaluate = [_enqueue_evaluation, _enqueue_county_checks]
     celery_module.configure(settings)
     errors.install(app)
     app.include_router(registry.router)
@@ -74,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(challenges.router)
     app.include_router(verdicts.router)
     app.include_router(faces.router)
+    app.include_router(county.router)
     app.mount("/portal", create_portal_app(app))
 
     @app.get("/healthz", tags=["operations"])

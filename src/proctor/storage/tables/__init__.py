@@ -1,5 +1,13 @@
 """ORM tables. Importing this package registers every table on Base.metadata."""
 
+from proctor.storage.tables.county import (
+    AssessorKey,
+    CountyCase,
+    CountyCaseInstitution,
+    CountyCaseSession,
+    CountyExam,
+    CountySessionFact,
+)
 from proctor.storage.tables.evidence import Challenge, FaceTemplate, Photo, SessionVerdict
 from proctor.storage.tables.faces import FaceEnrolment
 from proctor.storage.tables.registry import (
@@ -21,6 +29,12 @@ from proctor.storage.tables.review import (
 from proctor.storage.tables.study import StudySession, TelemetryEvent, WebhookReceipt
 
 __all__ = [
+    "AssessorKey",
+    "CountyCase",
+    "CountyCaseInstitution",
+    "CountyCaseSession",
+    "CountyExam",
+    "CountySessionFact",
     "AuditEntry",
     "AuditHead",
     "Callback",
