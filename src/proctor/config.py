@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     callback_backoff_base_s: float = 30.0
     callback_timeout_s: float = 10.0
 
+    # the county's view (docs/county.md)
+    person_key: str | None = Field(
+        default=None, description="HMAC key that links learners across institutions by ID "
+        "number; unset = a key generated once and kept in var/person_key. Never change it "
+        "without `proctor county rehash`")
+
     shared_dir: Path = PROJECT_ROOT.parent / "shared"
 
     @field_validator("database_url")

@@ -98,6 +98,8 @@ class Policy:
 
 _PHOTO_OUTCOMES = PHOTO_VERDICTS
 MAKEUP_MODES = ("after_leave", "always", "never")
+# Tables other loaders own and validate (domain/county/policy.py reads [county]).
+EXTENSION_TABLES = frozenset({"county"})
 _PHASH_BITS = 64
 
 
@@ -120,7 +122,7 @@ def policy_from_mapping(raw: dict[str, Any], *, source: str = "<mapping>") -> Po
     for f in fields(Policy):
         expected.setdefault(f.metadata["section"], {})[f.name] = f.type
     problems: list[str] = []
-    for section in raw.keys() - expected.keys():
+    for section in raw.keys() - expected.keys() - EXTENSION_TABLES:
         problems.append(f"unknown table [{section}]")
     values: dict[str, Any] = {}
     for section, keys in expected.items():
