@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from proctor.domain.coverage import covered_intervals, measure, union
 from proctor.domain.model import (
@@ -21,6 +22,7 @@ from proctor.domain.model import (
     SessionInput,
     SessionRecord,
     Verdict,
+    Violation,
 )
 from proctor.domain.policy import Policy
 from proctor.domain.rules import RULES
@@ -45,11 +47,12 @@ def evaluate(session: SessionInput, policy: Policy, *, now: float | None = None)
     ctx = RuleContext(session=session, policy=policy, timeline=timeline, clock=clock,
                       covered=covered, now=now)
 
-    violations = []
+    violations: list[Violation] = []
     pending: list[str] = []
     for spec in RULES:
         found = spec.check(ctx)
-        violations.extend(found.violations)
+        # each violation names the check that found it (rule samples assert it)
+        violations.extend(v if v.check else replace(v, check=spec.name) for v in found.violations)
         pending.extend(found.pending)
     last_heard = timeline.last_server_ts if timeline.last_server_ts is not None \
         else session.started_at

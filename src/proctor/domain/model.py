@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Literal, get_args
 
 EventType = Literal[
@@ -21,8 +22,55 @@ PhotoVerdict = Literal["match", "mismatch", "no_face", "multiple_faces", "poor_q
                        "near_duplicate"]
 # every verdict the face pipeline gives a photo (a photo with another outcome is not judged yet)
 PHOTO_VERDICTS: frozenset[str] = frozenset(get_args(PhotoVerdict))
-Status = Literal["valid", "invalid", "pending"]
-LessonStatus = Literal["valid", "invalid", "pending", "incomplete"]
+
+
+# --- the status vocabulary (StrEnum: members compare equal to, and store as, their strings) ---
+
+class Status(StrEnum):
+    """A session verdict's status. The engine gives valid, invalid or pending; the stored
+    verdict's standing status may also be under_review (an overturn awaiting a second review)."""
+
+    VALID = "valid"
+    INVALID = "invalid"
+    PENDING = "pending"
+    UNDER_REVIEW = "under_review"
+
+
+# statuses a platform acts on (a verdict moving between these is a changed decision)
+FINAL_STATUSES: frozenset[str] = frozenset({Status.VALID, Status.INVALID})
+
+
+class LessonStatus(StrEnum):
+    """A lesson's standing from its sessions (engine.aggregate_lesson)."""
+
+    VALID = "valid"
+    INVALID = "invalid"
+    PENDING = "pending"
+    INCOMPLETE = "incomplete"
+
+
+class Outcome(StrEnum):
+    """A challenge's outcome."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    PENDING = "pending"
+
+
+class SessionState(StrEnum):
+    """A study session's lifecycle."""
+
+    OPEN = "open"
+    ENDED = "ended"
+
+
+class CallbackStatus(StrEnum):
+    """A callback in the outbox: pending until delivered, or dead after its last attempt."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    DEAD = "dead"
 
 Interval = tuple[float, float]
 JSON = dict[str, Any]
@@ -133,10 +181,12 @@ class Violation:
     until: float
     detail: str
     evidence: tuple[JSON, ...] = ()
+    check: str = ""  # which check of the rule family found it (RuleSpec.name; set by the engine)
 
     def to_dict(self) -> JSON:
         return {
             "rule": self.rule,
+            "check": self.check,
             "at": self.at,
             "until": self.until,
             "detail": self.detail,

@@ -28,7 +28,7 @@ from proctor.config import Settings
 from proctor.domain.backoff import backoff_delay
 from proctor.domain.errors import Conflict, NotFound
 from proctor.domain.policy import Policy
-from proctor.services import audit_log
+from proctor.services import audit_log, jobs
 from proctor.services.standing import standing
 from proctor.storage.db import UnitOfWork
 from proctor.storage.tables import (
@@ -50,12 +50,6 @@ BACKOFF_CAP_S = 6 * 3600.0
 SWEEP_GRACE_S = 300.0
 
 
-def _enqueue(callback_id: str) -> None:
-    from proctor.workers.callback_tasks import deliver_callback_task
-
-    deliver_callback_task.delay(callback_id)
-
-
 def _outbox(uow: UnitOfWork, inst: Institution, *, kind: str, subject: str,
             data: dict[str, Any], now: datetime) -> Callback:
     assert inst.callback_url is not None
@@ -65,7 +59,7 @@ def _outbox(uow: UnitOfWork, inst: Institution, *, kind: str, subject: str,
                   url=inst.callback_url, status="pending", attempts=0, next_attempt_at=now,
                   created_at=now)
     uow.session.add(cb)
-    uow.after_commit(lambda: _enqueue(cb.id))
+    uow.enqueue(jobs.DELIVER_CALLBACK, cb.id)
     return cb
 
 
@@ -201,7 +195,7 @@ def retry_dead_letter(uow: UnitOfWork, *, callback_id: str, user: User, now: dat
     cb.status, cb.attempts, cb.next_attempt_at, cb.last_error = "pending", 0, now, None
     audit_log.append(uow, actor=audit_log.actor_of(user), action="callback.retry",
                      subject=cb.subject, at=now, payload={"callback": cb.id, "url": cb.url})
-    uow.after_commit(lambda: _enqueue(cb.id))
+    uow.enqueue(jobs.DELIVER_CALLBACK, cb.id)
     uow.session.flush()
     return cb
 
