@@ -65,3 +65,13 @@ def test_a_second_app_in_the_process_does_not_take_over_the_first_apps_tasks(
     with session_factory(engine_for(other.database_url))() as s:
         assert s.get(SessionVerdict, sid) is None
     assert second.state.settings is other
+
+
+def test_db_echo_is_honoured(settings: Settings) -> None:
+    """PROCTOR_DB_ECHO=true logs the SQL of the app and of its in-process tasks."""
+    from proctor.workers.dispatch import factory_for
+
+    app = create_app(settings.model_copy(update={"db_echo": True}))
+    assert app.state.engine.echo is True
+    assert factory_for(settings.model_copy(update={"db_echo": True})).kw["bind"].echo is True
+    assert create_app(settings).state.engine.echo is False

@@ -12,12 +12,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal, get_args
 
-EventType = Literal[
-    "play", "pause", "seek", "ratechange", "heartbeat", "visibility", "focus",
-    "lesson.complete", "session.end",
-]
-ChallengeKind = Literal["confirm", "photo", "liveness"]
-ChallengeOutcome = Literal["passed", "failed", "expired", "pending"]
 PhotoVerdict = Literal["match", "mismatch", "no_face", "multiple_faces", "poor_quality", "spoof",
                        "near_duplicate"]
 # every verdict the face pipeline gives a photo (a photo with another outcome is not judged yet)
@@ -40,7 +34,7 @@ class Status(StrEnum):
 FINAL_STATUSES: frozenset[str] = frozenset({Status.VALID, Status.INVALID})
 
 
-class LessonStatus(StrEnum):
+class LessonVerdict(StrEnum):
     """A lesson's standing from its sessions (engine.aggregate_lesson)."""
 
     VALID = "valid"
@@ -143,7 +137,7 @@ class PriorLesson:
     (None if it never did)."""
 
     lesson_id: str
-    status: str  # LessonStatus
+    status: str  # a LessonVerdict
     completed_at: float | None
 
 
@@ -241,7 +235,7 @@ class SessionRecord:
 @dataclass(frozen=True, slots=True)
 class LessonResult:
     lesson_id: str
-    status: str  # LessonStatus
+    status: str  # a LessonVerdict
     credited_seconds: float
     credited_class_hours: float
     covered: tuple[Interval, ...]

@@ -21,7 +21,6 @@ from proctor.domain.model import (
     PHOTO_VERDICTS,
     Challenge,
     Course,
-    CourseResult,
     Event,
     Lesson,
     LessonResult,
@@ -154,12 +153,6 @@ def lesson_results(s: Session, *, learner_id: int, course: CourseRow, lessons: S
         by_lesson.setdefault(x.lesson_id, []).append(record)
     return {x.ext_id: engine.aggregate_lesson(domain_lesson(x), by_lesson.get(x.id, []), policy)
             for x in lessons}
-
-
-def course_standing(s: Session, *, learner_id: int, course: CourseRow, policy: Policy) -> CourseResult:
-    lessons = reg_repo.lessons_of(s, course.id)
-    results = lesson_results(s, learner_id=learner_id, course=course, lessons=lessons, policy=policy)
-    return engine.course_credit(domain_course(course, lessons), results)
 
 
 # --- one session ------------------------------------------------------------------------
