@@ -12,7 +12,7 @@ from proctor import county_cli, evaluation_cli, evidence_cli
 from proctor.config import get_settings
 from proctor.portal import cli as portal_cli
 from proctor.simulation import cli as simulation_cli
-from proctor.storage.db import engine_for, session_factory, unit_of_work
+from proctor.storage.db import unit_of_work
 
 app = typer.Typer(help="proctor: online-training integrity monitor", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -32,7 +32,9 @@ ROLES = ("admin", "county_reviewer", "institution_staff", "auditor")
 
 
 def _uow():  # type: ignore[no-untyped-def]
-    return unit_of_work(session_factory(engine_for(get_settings().database_url)))
+    from proctor.workers.dispatch import factory_for
+
+    return unit_of_work(factory_for(get_settings()))
 
 
 @db_app.command("upgrade")
