@@ -1,7 +1,7 @@
 """ORM tables. Importing this package registers every table on Base.metadata."""
 
 from proctor.storage.tables.evidence import Challenge, FaceTemplate, Photo, SessionVerdict
-from proctor.storage.tables.faces import FaceEnrolment
+from proctor.storage.tables.faces import FaceEnrolment, FaceIdentityHold
 from proctor.storage.tables.registry import (
     Course,
     Enrolment,
@@ -29,6 +29,7 @@ __all__ = [
     "Challenge",
     "FaceTemplate",
     "FaceEnrolment",
+    "FaceIdentityHold",
     "Photo",
     "SessionVerdict",
     "Course",
