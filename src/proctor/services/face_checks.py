@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
 
 from proctor.domain.errors import NotFound
 from proctor.domain.policy import Policy
@@ -225,35 +224,6 @@ def identity_findings(uow: UnitOfWork, learner_id: int, templates: dict[str, np.
             out.append(IdentityFinding("other_face_same_id", r.learner_id, r.template_id, d,
                                        "county" if r.county_code == county else "province"))
     return out
-
-
-def resolve_hold(uow: UnitOfWork, hold_id: int, *, decision: str, user_id: int,
-                 now: datetime) -> FaceIdentityHold:
-    """A county reviewer's decision: ``cleared`` (not the same person / a real change: the
-    held templates take force once no hold of the submission is open) or ``confirmed``
-    (impersonation: the submission is rejected)."""
-    if decision not in ("cleared", "confirmed"):
-        raise ValueError("decision must be cleared or confirmed")
-    s = uow.session
-    hold = s.get(FaceIdentityHold, hold_id)
-    if hold is None:
-        raise NotFound(f"unknown identity hold {hold_id}")
-    hold.status, hold.decided_at, hold.decided_by = decision, now, user_id
-    row = s.get(FaceEnrolment, hold.enrolment_id)
-    assert row is not None
-    holds = face_repo.holds_of_enrolment(s, row.id)
-    if decision == "confirmed":
-        row.status = "rejected"
-        row.reasons = [*row.reasons, f"identity_confirmed:{hold.kind}"]
-    elif all(h.status == "cleared" for h in holds) and row.status == "held":
-        face_repo.deactivate_templates(s, row.learner_id)
-        for t in s.scalars(select(FaceTemplate).where(FaceTemplate.learner_id == row.learner_id,
-                                                      FaceTemplate.sha256 == row.sha256,
-                                                      FaceTemplate.created_at == row.processed_at)):
-            t.active = True
-        row.status, row.reasons = "enrolled", []
-    s.flush()
-    return hold
 
 
 # --- challenge photos --------------------------------------------------------------------
