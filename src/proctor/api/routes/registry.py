@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from proctor.api.deps import BodyDep, PlatformDep, UowDep
@@ -22,7 +22,7 @@ from proctor.schemas.registry import (
     LearnerOut,
     LessonOut,
 )
-from proctor.services import registration
+from proctor.services import outbound, registration
 from proctor.storage.repositories import registry as repo
 from proctor.storage.tables import Course, Institution, Learner
 
@@ -105,9 +105,12 @@ async def get_institution(platform: PlatformDep, uow: UowDep) -> InstitutionOut:
 
 
 @router.put("/institution", response_model=InstitutionOut)
-def put_institution(body: BodyDep, platform: PlatformDep, uow: UowDep) -> InstitutionOut:
+def put_institution(request: Request, body: BodyDep, platform: PlatformDep, uow: UowDep) -> InstitutionOut:
     """Register the URL that receives signed verdict callbacks (CONTRACT §4)."""
     data = parse_model(body, InstitutionSettingsIn)
+    outbound.check_registration(
+        data.callback_url,
+        allow_private=request.app.state.settings.callbacks_allow_private_targets)
     inst = uow.session.get(Institution, platform.institution_id)
     assert inst is not None
     inst.callback_url = data.callback_url
