@@ -81,3 +81,5 @@ def parse_json(body: bytes) -> Any:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedRequest(f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise MalformedRequest("body is not valid JSON: nested too deep") from None
