@@ -9,9 +9,10 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from proctor.api import limits
 from proctor.api.auth import Platform, authenticate
 from proctor.config import Settings
-from proctor.domain.errors import MalformedRequest, PayloadTooLarge
+from proctor.domain.errors import PayloadTooLarge
 from proctor.storage.db import UnitOfWork
 
 
@@ -74,6 +75,7 @@ async def get_platform(request: Request, uow: UowDep, body: BodyDep) -> Platform
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
+<<<<<<< HEAD
 def parse_json(body: bytes) -> Any:
     import json
 
@@ -83,3 +85,8 @@ def parse_json(body: bytes) -> Any:
         raise MalformedRequest(f"body is not valid JSON: {exc}") from None
     except RecursionError:
         raise MalformedRequest("body is not valid JSON: nested too deep") from None
+=======
+def parse_json(body: bytes, *, check_text: bool = True) -> Any:
+    """JSON as RFC 8259 defines it, bounded in depth, with storable text (api.limits)."""
+    return limits.parse_json(body, check_text=check_text)
+>>>>>>> main

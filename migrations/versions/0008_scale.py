@@ -7,7 +7,7 @@ key; on PostgreSQL the table is range-partitioned by that key, one partition per
 sessions, with a default partition, a dedup'd session index and a BRIN index on receive time.
 
 Revision ID: 0005_scale
-Revises: 0004_vision2
+Revises: 0005_county
 Create Date: 2026-12-01 22:00:00
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_scale"
-down_revision: str | Sequence[str] | None = "0004_vision2"
+down_revision: str | Sequence[str] | None = "0005_county"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
