@@ -266,33 +266,40 @@ def session_context(*, mode: str | None = "first", form_error: str | None = None
             "credited_seconds": 0,
             "policy_version": "henan-2021.1",
             "evaluated_at": T0 + timedelta(minutes=37),
-            "violations": [
-                {
-                    "rule": v.rule,
-                    "at": v.at,
-                    "until": v.until,
-                    "detail": v.detail,
-                    "evidence": [
-                        {"label": "seek 事件 #212：15:00 → 25:00", "at": 900.0, "photo_url": None}
-                    ]
-                    if v.rule == "FAST_FORWARD"
-                    else [
-                        {
-                            "label": "照片与报名照片比对值 0.71（阈值 0.60）",
-                            "at": 1230.0,
-                            "photo_url": face_photo("#7a4b4b", label="20:30"),
-                        }
-                    ]
-                    if v.rule == "FACE_LIVENESS"
-                    else [],
-                }
-                for v in sorted(view.violations, key=lambda v: v.at)
+            "violation_count": 28,
+            "groups": [
+                {"code": "FAST_FORWARD.seek", "rule": "FAST_FORWARD", "count": 1,
+                 "anchor": "ev-FAST_FORWARD", "more": 0,
+                 "summary": "拖动进度条从 15:00 跳到 25:00，超过已看过的最远位置 15:00",
+                 "rows": [{"text": "拖动进度条从 15:00 跳到 25:00，超过已看过的最远位置 15:00",
+                           "at": 900.0, "until": 900.0, "clock": "10:20:00",
+                           "photo_url": None}]},
+                {"code": "FACE_LIVENESS.photo", "rule": "FACE_LIVENESS", "count": 26,
+                 "anchor": "ev-FACE_LIVENESS", "more": 16,
+                 "summary": "26 次照片比对未通过，首次 10:25:30",
+                 "rows": [{"text": f"抓拍照片 10:{25 + k}:30：非本人（比对值 0.71，阈值 0.60）",
+                           "at": 1230.0 + 60 * k, "until": 1230.0 + 60 * k,
+                           "clock": f"10:{25 + k}:30",
+                           "photo_url": face_photo("#7a4b4b", label="20:30")}
+                          for k in range(10)]},
+                {"code": "MULTI_WINDOW.hidden", "rule": "MULTI_WINDOW", "count": 1,
+                 "anchor": "ev-MULTI_WINDOW", "more": 0,
+                 "summary": "页面隐藏（切到其他窗口或标签页）时继续播放 3 分 12 秒",
+                 "rows": [{"text": "页面隐藏（切到其他窗口或标签页）时继续播放 3 分 12 秒",
+                           "at": 1500.0, "until": 1692.0, "clock": "10:30:00",
+                           "photo_url": None}]},
             ],
         },
+        "threshold": 0.6,
+        "photo_summary": [{"outcome": "match", "count": 2}, {"outcome": "mismatch", "count": 1},
+                          {"outcome": "no_face", "count": 1}],
+        "photo_page": {"number": 1, "pages": 1, "total": 4, "prev_url": None,
+                       "next_url": None},
         "reference_photo_url": face_photo("#4b6a88", label="enrol"),
         "photos": [
             {
                 "url": face_photo("#4b6a88", label="00:12"),
+                "thumb_url": face_photo("#4b6a88", label="00:12"),
                 "taken_at": T0,
                 "at_seconds": 12,
                 "kind": "liveness",
@@ -301,6 +308,7 @@ def session_context(*, mode: str | None = "first", form_error: str | None = None
             },
             {
                 "url": face_photo("#7a4b4b", label="20:30"),
+                "thumb_url": face_photo("#7a4b4b", label="20:30"),
                 "taken_at": T0,
                 "at_seconds": 1230,
                 "kind": "photo",
@@ -309,6 +317,7 @@ def session_context(*, mode: str | None = "first", form_error: str | None = None
             },
             {
                 "url": face_photo("#555", faces=0, label="28:20"),
+                "thumb_url": face_photo("#555", faces=0, label="28:20"),
                 "taken_at": T0,
                 "at_seconds": 1700,
                 "kind": "random",
@@ -317,6 +326,7 @@ def session_context(*, mode: str | None = "first", form_error: str | None = None
             },
             {
                 "url": face_photo("#4b6a88", label="33:20"),
+                "thumb_url": face_photo("#4b6a88", label="33:20"),
                 "taken_at": T0,
                 "at_seconds": 2000,
                 "kind": "random",

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from proctor.storage.tables import (
     Course,
     Enrolment,
+    FaceTemplate,
     Institution,
     Learner,
     Lesson,
@@ -191,3 +192,11 @@ def session_facts(s: Session, covers: Any, since: datetime
 
 def nothing(_column: Any) -> ColumnElement[bool]:
     return false()
+
+
+def enrolment_blob(s: Session, learner_id: int) -> str | None:
+    """The blob of the learner's active enrolment photo (what snapshots are matched against)."""
+    return s.execute(select(FaceTemplate.blob_key).where(
+        FaceTemplate.learner_id == learner_id, FaceTemplate.active.is_(True),
+        FaceTemplate.blob_key.is_not(None)).order_by(FaceTemplate.id.desc()).limit(1)
+    ).scalar_one_or_none()
