@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from proctor.domain.errors import Forbidden
+from proctor.domain.errors import Forbidden, MalformedRequest
 from proctor.portal.pages import Viewer
 from proctor.portal.security import csrf_ok
 from proctor.services.policies import policy_for
@@ -108,4 +108,10 @@ def require_csrf(request: Request, token: str | None) -> None:
 
 
 def int_or_none(value: str) -> int | None:
+    if value.isdigit() and len(value) > 9:  # beyond any page or id column: a 400, not a 500
+        raise MalformedRequest(f"{value[:20]}… is too large a number")
     return int(value) if value.isdigit() else None
+
+
+# a row id within its INTEGER column: anything larger is a 422, never a database error
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]

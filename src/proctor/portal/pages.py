@@ -11,7 +11,7 @@ from typing import Any
 from markupsafe import Markup
 
 from proctor.config import Settings
-from proctor.domain.errors import NotFound
+from proctor.domain.errors import MalformedRequest, NotFound
 from proctor.domain.policy import Policy
 from proctor.domain.timeline import build_timeline
 from proctor.portal import labels, messages
@@ -117,6 +117,8 @@ def dashboard(v: Viewer) -> dict[str, Any]:
 # --- queue and the flagged export --------------------------------------------------------------
 
 def _int(value: str) -> int | None:
+    if value.isdigit() and len(value) > 9:  # beyond any id column: a 400, not a 500
+        raise MalformedRequest(f"{value[:20]}… is too large a number")
     return int(value) if value.isdigit() else None
 
 

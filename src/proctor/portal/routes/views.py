@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from proctor.portal import pages
-from proctor.portal.deps import BASE, ViewerDep, int_or_none, page, redirect
+from proctor.portal.deps import BASE, RowId, ViewerDep, int_or_none, page, redirect
 from proctor.portal.photos import enrolment_photo_response, photo_response
 
 router = APIRouter()
@@ -42,17 +42,17 @@ def session_page(request: Request, v: ViewerDep, session_id: str) -> HTMLRespons
 
 
 @router.get("/learners/{learner_id}", response_class=HTMLResponse)
-def learner_page(request: Request, v: ViewerDep, learner_id: int) -> HTMLResponse:
+def learner_page(request: Request, v: ViewerDep, learner_id: RowId) -> HTMLResponse:
     """Identity (ID masked per role), enrolments, lesson matrix, eligibility."""
     return page(request, "learner.html", "queue", pages.learner_page(v, learner_id))
 
 
 @router.get("/institutions/{institution_id}", response_class=HTMLResponse)
-def institution_page(request: Request, v: ViewerDep, institution_id: int,
+def institution_page(request: Request, v: ViewerDep, institution_id: RowId,
                      course: str = "") -> HTMLResponse:
     """Learners × lessons for one course, eligibility, export links."""
     context = pages.institution_page(v, institution_id,
-                                     int(course) if course.isdigit() else None)
+                                     int_or_none(course))
     return page(request, "institution.html", "institution", context)
 
 
@@ -63,6 +63,6 @@ def photo(v: ViewerDep, photo_id: str, thumb: int = 0) -> Response:
 
 
 @router.get("/learners/{learner_id}/enrolment-photo")
-def enrolment_photo(v: ViewerDep, learner_id: int) -> Response:
+def enrolment_photo(v: ViewerDep, learner_id: RowId) -> Response:
     """The enrolment photo snapshots are matched against (scope first, then bytes)."""
     return enrolment_photo_response(v, learner_id)
