@@ -190,6 +190,7 @@ def queue_context() -> dict:
             "started_at": T0 - timedelta(hours=5 * i),
             "rules": rules[i],
             "status": "under_review" if i != 4 else "invalid",
+            "stage": "awaiting" if i < 3 else "second" if i != 4 else "reviewed",
             "reviewed_by": None if i != 4 else "李敏",
         }
         for i, name in enumerate(names)
@@ -203,6 +204,8 @@ def queue_context() -> dict:
             "status": "",
             "date_from": "2025-02-01",
             "date_to": "",
+            "q": "",
+            "sort": "",
         },
         "options": {
             "counties": [{"code": "410105", "name": "金水区"}],
@@ -222,8 +225,10 @@ def queue_context() -> dict:
                 "LESSON_ORDER",
                 "RANDOM_PHOTO",
             ],
-            "statuses": ["under_review", "invalid", "valid"],
+            "statuses": ["awaiting", "second", "reviewed"],
+            "sorts": [("", "待处理优先"), ("newest", "最新在前"), ("oldest", "最早在前")],
         },
+        "can_review": True,
         "rows": rows,
         "page": {
             "number": 1,
@@ -259,6 +264,7 @@ def session_context(*, mode: str | None = "first", form_error: str | None = None
                 "device_id": "dev-7f3a9c",
             },
         },
+        "next_session_url": "/portal/sessions/S101",
         "timeline_svg": Markup(render_timeline_svg(view)),
         "timeline_summary": describe(view),
         "verdict": {

@@ -30,11 +30,17 @@ RULE_COLOURS: Final[dict[str, str]] = {
 }
 DEFAULT_RULE_COLOUR: Final = "#868e96"
 
+REVIEW_STAGE_LABELS: Final[dict[str, str]] = {
+    "awaiting": "待复核",
+    "second": "待二审",
+    "reviewed": "已复核",
+}
+
 STATUS_LABELS: Final[dict[str, str]] = {
     "pending": "待评估",
     "valid": "有效",
     "invalid": "无效",
-    "under_review": "待复核",
+    "under_review": "待二审",
     "not_studied": "未学习",
     "incomplete": "未学完",
 }

@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from markupsafe import Markup
 
@@ -38,7 +39,9 @@ from proctor.storage.tables import Course, Institution, Learner, Lesson, User
 
 RULES = ("FAST_FORWARD", "MULTI_WINDOW", "POPUP_GAP", "FACE_LIVENESS", "LESSON_ORDER",
          "RANDOM_PHOTO", "LATE_TELEMETRY")
-QUEUE_STATUSES = ("needs_review", "invalid", "under_review", "valid")
+# What each queue row awaits: 待复核 (a first decision), 待二审 (a second reviewer), 已复核.
+QUEUE_STATUSES = ("awaiting", "second", "reviewed")
+QUEUE_SORTS = ("", "newest", "oldest")
 PAGE_SIZE = 25
 DASHBOARD_DAYS = 30
 NOT_FOUND = "该页面不存在或不在您的管辖范围内。"
@@ -131,27 +134,61 @@ def _day(value: str) -> date | None:
 
 def queue_filters(params: dict[str, str]) -> tuple[dict[str, str], repo.QueueFilters]:
     """The filters as typed (for the form) and as parsed (unknown values are dropped)."""
-    shown = {k: params.get(k, "") for k in
-             ("county", "institution", "course", "rule", "status", "date_from", "date_to")}
+    shown = {k: params.get(k, "").strip() for k in
+             ("county", "institution", "course", "rule", "status", "date_from", "date_to",
+              "q", "sort")}
     start, end = _day(shown["date_from"]), _day(shown["date_to"])
     parsed = repo.QueueFilters(
         county=shown["county"] if shown["county"].isdigit() else "",
         institution=_int(shown["institution"]), course=_int(shown["course"]),
         rule=shown["rule"] if shown["rule"] in RULES else "",
-        status=shown["status"] if shown["status"] in QUEUE_STATUSES else "",
+        status=(shown["status"] if shown["status"] in (*QUEUE_STATUSES, "needs_review")
+                else ""),
+        q=shown["q"][:50], sort=shown["sort"] if shown["sort"] in QUEUE_SORTS else "",
         started_from=datetime.combine(start, datetime.min.time(), DISPLAY_TZ) if start else None,
         started_before=(datetime.combine(end + timedelta(days=1), datetime.min.time(), DISPLAY_TZ)
                         if end else None))
     return shown, parsed
 
 
+def review_stage(verdict: Any) -> str:
+    """awaiting (待复核) | second (待二审) | reviewed (已复核)."""
+    if verdict.status == "under_review":
+        return "second"
+    return "reviewed" if verdict.reviewed else "awaiting"
+
+
+def _cursor(value: str) -> repo.Cursor | None:
+    """'<0|1>.<epoch microseconds>.<session id>' (the last row of the page before)."""
+    try:
+        prio, micros, sid = value.split(".", 2)
+        when = datetime.fromtimestamp(int(micros) / 1e6, DISPLAY_TZ)
+        return (int(prio), when, sid) if prio in ("0", "1") and sid else None
+    except ValueError:
+        return None
+
+
+def _cursor_text(c: repo.Cursor) -> str:
+    return f"{c[0]}.{round(c[1].timestamp() * 1e6)}.{c[2]}"
+
+
 def queue(v: Viewer, params: dict[str, str], number: int, url: Any) -> dict[str, Any]:
     shown, filters = queue_filters(params)
     s = v.uow.session
+    after = _cursor(params.get("after", ""))
     rows, total = repo.queue(s, v.scope.covers, filters, offset=(number - 1) * PAGE_SIZE,
-                             limit=PAGE_SIZE)
+                             limit=PAGE_SIZE, after=after)
+    pages_n = max(1, -(-total // PAGE_SIZE))
+    if number > pages_n:  # page=999 of 1: the last page, not an empty "第 999/1 页"
+        number = pages_n
+        rows, total = repo.queue(s, v.scope.covers, filters, offset=(number - 1) * PAGE_SIZE,
+                                 limit=PAGE_SIZE)
     reviewers = repo.last_reviewers(s, [r[0].id for r in rows])
     insts = repo.institutions(s, v.scope.covers)
+    page = page_info(number, total, url)
+    if rows and number < pages_n:  # next page by keyset (no OFFSET scan at page 79)
+        cursor = _cursor_text(repo.cursor_of(rows[-1], filters))
+        page["next_url"] = url(number + 1) + "&" + urlencode({"after": cursor})
     return {
         "filters": shown,
         "options": {
@@ -162,6 +199,7 @@ def queue(v: Viewer, params: dict[str, str], number: int, url: Any) -> dict[str,
                         for c in repo.courses(s, v.scope.covers)],
             "rules": list(RULES),
             "statuses": list(QUEUE_STATUSES),
+            "sorts": [("", "待处理优先"), ("newest", "最新在前"), ("oldest", "最早在前")],
         },
         "rows": [{"session_id": st.id, "learner_id": str(learner.id),
                   "learner_name": learner.real_name,
@@ -169,9 +207,11 @@ def queue(v: Viewer, params: dict[str, str], number: int, url: Any) -> dict[str,
                   "institution": inst.name, "course": course.title,
                   "lesson_sequence": lesson.seq, "lesson_title": lesson.title or "",
                   "started_at": st.started_at, "rules": list(verdict.rules or []),
-                  "status": verdict.status, "reviewed_by": reviewers.get(st.id)}
+                  "status": verdict.status, "stage": review_stage(verdict),
+                  "reviewed_by": reviewers.get(st.id)}
                  for st, verdict, learner, inst, course, lesson in rows],
-        "page": page_info(number, total, url),
+        "page": page,
+        "can_review": v.scope.can_review,
         "export_query": {k: val for k, val in shown.items() if val},
     }
 
@@ -302,7 +342,9 @@ def session_page(v: Viewer, session_id: str, params: dict[str, str] | None = Non
     users = {u.id: u.display_name for u in s.query(User).filter(
         User.id.in_([d.reviewer_id for d in decisions] or [-1]))}
     state = review_service.review_state(verdict, decisions, v.scope)
+    following = repo.next_awaiting(s, v.scope.covers, session_id) if v.scope.can_review else None
     return {
+        "next_session_url": f"/portal/sessions/{following}" if following else None,
         "session": {
             "id": study.id, "started_at": study.started_at, "ended_at": study.ended_at,
             "county_name": _county(inst.county_code),
