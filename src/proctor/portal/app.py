@@ -322,6 +322,9 @@ def create_portal_app(parent: FastAPI) -> FastAPI:
             "page": pages.page_info(number, audit_log.count(v.uow.session),
                                     lambda n: f"{BASE}/audit?page={n}")})
 
+    from proctor.portal.county import router as county_router  # the county's pages (issue 14)
+
+    portal.include_router(county_router)
     return portal
 
 
