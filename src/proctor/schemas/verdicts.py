@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from proctor.schemas.paperwork import LeaveOut
+
 
 class ChallengeOut(BaseModel):
     challenge_id: str
@@ -17,6 +19,8 @@ class ChallengeOut(BaseModel):
     action: str | None = Field(default=None, description="liveness: blink, turn_left, turn_right, "
                                "open_mouth")
     frames: list[int] | None = Field(default=None, description="liveness: min and max frames")
+    frame_interval_ms: int | None = Field(
+        default=None, description="liveness: the spacing of the burst's frames the client should use")
     answer_url: str
 
 
@@ -59,6 +63,9 @@ class LessonStatusOut(BaseModel):
     credited_class_hours: float
     photos_kept: int
     reasons: list[str]
+    superseded_sessions: list[str] = Field(
+        default=[], description="invalid sittings made up (补学): kept as evidence, no longer tainting")
+    leaves: list[LeaveOut] = Field(default=[], description="leaves (请假) recorded for the lesson")
 
 
 class ReasonOut(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from proctor.api.deps import BodyDep, PlatformDep, SettingsDep, UowDep
@@ -114,14 +114,24 @@ async def get_institution(platform: PlatformDep, uow: UowDep) -> InstitutionOut:
     """The institution this key belongs to."""
     inst = await run_in_threadpool(uow.session.get, Institution, platform.institution_id)
     assert inst is not None
-    return InstitutionOut(name=inst.name, county_code=inst.county_code, callback_url=inst.callback_url)
+    return _institution_out(inst)
+
+
+def _institution_out(inst: Institution) -> InstitutionOut:
+    return InstitutionOut(name=inst.name, county_code=inst.county_code, callback_url=inst.callback_url,
+                          allowed_origins=list(inst.allowed_origins or []))
 
 
 @router.put("/institution", response_model=InstitutionOut)
-def put_institution(body: BodyDep, platform: PlatformDep, uow: UowDep) -> InstitutionOut:
-    """Register the URL that receives signed verdict callbacks (CONTRACT §4)."""
+def put_institution(request: Request, body: BodyDep, platform: PlatformDep,
+                    uow: UowDep) -> InstitutionOut:
+    """Register the URL that receives signed verdict callbacks (CONTRACT §4) and the origins
+    whose pages may call the browser endpoints with a session token (docs/sdk.md)."""
     data = parse_model(body, InstitutionSettingsIn)
     inst = uow.session.get(Institution, platform.institution_id)
     assert inst is not None
     inst.callback_url = data.callback_url
-    return InstitutionOut(name=inst.name, county_code=inst.county_code, callback_url=inst.callback_url)
+    if "allowed_origins" in data.model_fields_set:  # omitted: unchanged
+        inst.allowed_origins = sorted(set(data.allowed_origins or []))
+        uow.after_commit(request.app.state.browser_origins.forget)
+    return _institution_out(inst)

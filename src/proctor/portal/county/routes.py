@@ -6,14 +6,12 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from proctor.domain.county.signals import RULES
 from proctor.domain.errors import Forbidden, NotFound, ProctorError
-from proctor.portal.app import BASE, ViewerDep
+from proctor.portal.deps import BASE, ViewerDep, page, redirect, require_csrf
 from proctor.portal.pages import Viewer
-from proctor.portal.security import csrf_ok
-from proctor.portal.templating import make_environment
 from proctor.services.county import cases, exams, risk
 from proctor.services.county.persons import person_of_learner, person_record
 from proctor.services.standing import eligibility_rules
@@ -21,7 +19,6 @@ from proctor.storage.repositories import county as repo
 from proctor.storage.tables import CountyCaseInstitution, CountyExam, Course, Institution, Learner
 
 router = APIRouter(prefix="/county")
-_env = make_environment(base_path=BASE)
 COUNTY_ROLES = frozenset({"admin", "county_reviewer", "auditor"})
 DONE = {"decided": "案件结论已保存，并已写入审计日志。", "recorded": "考核结果已登记。"}
 
@@ -34,21 +31,11 @@ def _county_viewer(v: Viewer) -> Viewer:
 
 def _page(request: Request, name: str, context: dict[str, Any], status: int = 200
           ) -> HTMLResponse:
-    user = request.state.user
-    session = request.state.portal_session
     done = DONE.get(request.query_params.get("done", ""))
-    base = {"user": user, "active": "county", "csrf_token": session.csrf,
-            "messages": [{"level": "success", "text": done}] if done else [],
-            "nav_institution_id": None, "RULES": RULES}
-    response = HTMLResponse(_env.get_template(name).render(**(base | context)), status_code=status)
-    if session.fresh:
-        request.app.state.codec.store(request, response, session)
-    return response
-
-
-def _csrf(request: Request, token: str) -> None:
-    if not csrf_ok(request.state.portal_session, token):
-        raise Forbidden("表单已过期或来源不明，请刷新页面后重试。")
+    extra: dict[str, Any] = {"RULES": RULES}
+    if done:
+        extra["messages"] = [{"level": "success", "text": done}]
+    return page(request, name, "county", extra | context, status)
 
 
 def _names(v: Viewer, ids: list[int]) -> dict[int, str]:
@@ -98,7 +85,7 @@ def decide(request: Request, v: ViewerDep, case_id: int, decision: Annotated[str
            ) -> Response:
     """Confirm or dismiss an open case (audited)."""
     _county_viewer(v)
-    _csrf(request, csrf_token)
+    require_csrf(request, csrf_token)
     try:
         cases.decide(v.uow, user=v.user, scope=v.scope, case_id=case_id, decision=decision,
                      reason=reason, now=v.now)
@@ -107,7 +94,7 @@ def decide(request: Request, v: ViewerDep, case_id: int, decision: Annotated[str
     except ProctorError as exc:
         context = _case_context(v, case_id) | {"form_error": exc.message, "reason_value": reason}
         return _page(request, "county/case.html", context, exc.status)
-    return RedirectResponse(f"{BASE}/county/cases/{case_id}?done=decided", status_code=303)
+    return redirect(f"{BASE}/county/cases/{case_id}?done=decided")
 
 
 @router.get("/persons/{learner_id}", response_class=HTMLResponse)
@@ -173,7 +160,7 @@ def record_exam(request: Request, v: ViewerDep, id_number: Annotated[str, Form()
                 ) -> Response:
     """Record an exam sitting (county reviewers and administrators)."""
     _county_viewer(v)
-    _csrf(request, csrf_token)
+    require_csrf(request, csrf_token)
     if not v.scope.can_review:
         raise NotFound("没有找到该页面，或不在您的权限范围内。")
     form = {"id_number": id_number, "institution": institution, "course_id": course_id,
@@ -197,7 +184,7 @@ def record_exam(request: Request, v: ViewerDep, id_number: Annotated[str, Form()
     except ProctorError as exc:
         context = _exam_context(v) | {"form_error": exc.message, "form": form}
         return _page(request, "county/exams.html", context, exc.status)
-    return RedirectResponse(f"{BASE}/county/exams?done=recorded", status_code=303)
+    return redirect(f"{BASE}/county/exams?done=recorded")
 
 
 @router.get("/risk", response_class=HTMLResponse)

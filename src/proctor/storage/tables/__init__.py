@@ -10,6 +10,15 @@ from proctor.storage.tables.county import (
 )
 from proctor.storage.tables.evidence import Challenge, FaceTemplate, Photo, SessionVerdict
 from proctor.storage.tables.faces import FaceEnrolment
+from proctor.storage.tables.paperwork import (
+    Leave,
+    Notice,
+    Objection,
+    Rectification,
+    Report,
+    SurveyResponse,
+    TrainingClass,
+)
 from proctor.storage.tables.registry import (
     Course,
     Enrolment,
@@ -29,6 +38,13 @@ from proctor.storage.tables.review import (
 from proctor.storage.tables.study import StudySession, TelemetryEvent, WebhookReceipt
 
 __all__ = [
+    "Leave",
+    "Notice",
+    "Objection",
+    "Rectification",
+    "Report",
+    "SurveyResponse",
+    "TrainingClass",
     "AssessorKey",
     "CountyCase",
     "CountyCaseInstitution",

@@ -27,6 +27,8 @@ class Institution(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     county_code: Mapped[str] = mapped_column(String(6), index=True)
     callback_url: Mapped[str | None] = mapped_column(String(2000))
+    # browser access (docs/sdk.md): the origins whose pages may call with a session token
+    allowed_origins: Mapped[list[str] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
