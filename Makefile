@@ -42,6 +42,7 @@ browser:
 test: install services browser
 	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
+## make lint: ruff, the layer contracts (import-linter) and mypy
 lint: install
 	$(BIN)/ruff check src tests
 	$(BIN)/lint-imports

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     callback_max_attempts: int = 8
     callback_backoff_base_s: float = 30.0
     callback_timeout_s: float = 10.0
+    callbacks_allow_private_targets: bool = Field(
+        default=False, description="TESTS ONLY: let callbacks reach loopback/private addresses "
+        "(a receiver on 127.0.0.1); off in production, where only public addresses are reached")
 
     # the county's view (docs/county.md)
     person_key: str | None = Field(

@@ -26,8 +26,8 @@ def reevaluate(
     from proctor.domain.policy import PolicyError
     from proctor.services.policies import policy_for
     from proctor.services.reevaluation import reevaluate_course
-    from proctor.storage.db import engine_for, session_factory, utcnow
-    from proctor.workers.tasks import VERDICT_HOOKS
+    from proctor.storage.db import utcnow
+    from proctor.workers.dispatch import factory_for
 
     settings = get_settings()
     try:
@@ -41,8 +41,8 @@ def reevaluate(
         task = bar.add_task("sessions", total=None)
         try:
             report = reevaluate_course(
-                session_factory(engine_for(settings.database_url)), course_ext=course,
-                institution=institution, policy=pol, now=utcnow(), hooks=VERDICT_HOOKS,
+                factory_for(settings), course_ext=course,
+                institution=institution, policy=pol, now=utcnow(), settings=settings,
                 progress=lambda done, total: bar.update(task, completed=done, total=total))
         except ProctorError as exc:
             typer.echo(f"error: {exc.message}", err=True)
