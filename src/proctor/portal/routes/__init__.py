@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from proctor.portal.county import router as county_router
 from proctor.portal.routes import admin, auth, exports, reviewing, views
 
 ROUTERS: list[APIRouter] = [
@@ -17,4 +18,5 @@ ROUTERS: list[APIRouter] = [
     reviewing.router,
     exports.router,
     admin.router,
+    county_router,  # the county's view (issue 14), portal/county/
 ]
