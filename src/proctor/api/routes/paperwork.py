@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from proctor.api.routes import makeup
+from proctor.api.routes import archive, makeup
 
 router = APIRouter()
 router.include_router(makeup.router)
+router.include_router(archive.router)
