@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from proctor.api.routes import archive, makeup
+from proctor.api.routes import archive, classes, makeup
 
 router = APIRouter()
 router.include_router(makeup.router)
 router.include_router(archive.router)
+router.include_router(classes.router)
