@@ -38,7 +38,7 @@ def test_working_days_skip_national_day_and_count_the_make_up_saturday() -> None
     weekdays = notice_period(date(2026, 9, 30), notice_days=3, review_days=10,
                              is_workday=lambda d: d.weekday() < 5)
     assert weekdays.ends_on == date(2026, 10, 2)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="at least 1"):
         nth_workday(date(2026, 1, 5), 0, w)
 
 

@@ -46,6 +46,7 @@ class Policy:
     late_telemetry_s: float = _in("clock")
     late_playback_tolerance_s: float = _in("clock")
     idle_timeout_s: float = _in("clock")
+    max_event_age_s: float = _in("clock")
 
     # MULTI_WINDOW
     hidden_tolerance_s: float = _in("focus")
@@ -97,6 +98,8 @@ class Policy:
 
 _PHOTO_OUTCOMES = PHOTO_VERDICTS
 MAKEUP_MODES = ("after_leave", "always", "never")
+# Tables other loaders own and validate (domain/county/policy.py reads [county]).
+EXTENSION_TABLES = frozenset({"county"})
 _PHASH_BITS = 64
 
 
@@ -119,7 +122,7 @@ def policy_from_mapping(raw: dict[str, Any], *, source: str = "<mapping>") -> Po
     for f in fields(Policy):
         expected.setdefault(f.metadata["section"], {})[f.name] = f.type
     problems: list[str] = []
-    for section in raw.keys() - expected.keys():
+    for section in raw.keys() - expected.keys() - EXTENSION_TABLES:
         problems.append(f"unknown table [{section}]")
     values: dict[str, Any] = {}
     for section, keys in expected.items():

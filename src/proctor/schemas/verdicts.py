@@ -19,6 +19,8 @@ class ChallengeOut(BaseModel):
     action: str | None = Field(default=None, description="liveness: blink, turn_left, turn_right, "
                                "open_mouth")
     frames: list[int] | None = Field(default=None, description="liveness: min and max frames")
+    frame_interval_ms: int | None = Field(
+        default=None, description="liveness: the spacing of the burst's frames the client should use")
     answer_url: str
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from proctor.api.deps import NowDep, PlatformDep, SettingsDep, UowDep
 from proctor.api.routes._util import ExtIdPath
+from proctor.api.session_auth import SessionReaderDep, require_session
 from proctor.domain.errors import NotFound
 from proctor.schemas.paperwork import LeaveOut
 from proctor.schemas.verdicts import (
@@ -32,8 +33,10 @@ def _at(t: float) -> datetime:
 
 
 @router.get("/sessions/{session_id}/verdict", response_model=VerdictOut)
-def get_verdict(session_id: str, platform: PlatformDep, uow: UowDep, settings: SettingsDep) -> VerdictOut:
+def get_verdict(session_id: str, platform: SessionReaderDep, uow: UowDep,
+                settings: SettingsDep) -> VerdictOut:
     """The verdict on a study session, with each violation's evidence and the policy version."""
+    require_session(platform, session_id)
     if study_repo.session_of(uow.session, platform.institution_id, session_id) is None:
         raise NotFound(f"unknown session {session_id!r}", field="session_id")
     row = ev_repo.verdict_of(uow.session, session_id)

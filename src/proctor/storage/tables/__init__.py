@@ -1,5 +1,13 @@
 """ORM tables. Importing this package registers every table on Base.metadata."""
 
+from proctor.storage.tables.county import (
+    AssessorKey,
+    CountyCase,
+    CountyCaseInstitution,
+    CountyCaseSession,
+    CountyExam,
+    CountySessionFact,
+)
 from proctor.storage.tables.evidence import Challenge, FaceTemplate, Photo, SessionVerdict
 from proctor.storage.tables.faces import FaceEnrolment
 from proctor.storage.tables.paperwork import (
@@ -37,6 +45,12 @@ __all__ = [
     "Report",
     "SurveyResponse",
     "TrainingClass",
+    "AssessorKey",
+    "CountyCase",
+    "CountyCaseInstitution",
+    "CountyCaseSession",
+    "CountyExam",
+    "CountySessionFact",
     "AuditEntry",
     "AuditHead",
     "Callback",
