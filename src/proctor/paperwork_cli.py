@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -79,8 +78,8 @@ def reports_generate(
 
     settings = get_settings()
     with unit_of_work(session_factory(engine_for(settings.database_url))) as uow:
-        report = reports.generate(uow, county_code=county, period=period, now=utcnow(),
-                                  today=date.today())
+        report = reports.generate(uow, county_code=county, period=period,
+                                  policy=policy_for(settings), now=utcnow())
         data = bytes(report.xlsx)
     if out is not None:
         out.write_bytes(data)

@@ -15,7 +15,8 @@ from proctor.config import Settings, get_settings
 
 celery_app = Celery("proctor", include=["proctor.workers.tasks", "proctor.workers.vision_tasks",
                                          "proctor.workers.callback_tasks",
-                                         "proctor.workers.county_tasks"])
+                                         "proctor.workers.county_tasks",
+                                         "proctor.workers.paperwork_tasks"])
 _current: dict[str, Settings] = {}
 
 
@@ -65,6 +66,7 @@ def configure(settings: Settings) -> Celery:
             "purge-old-photos": {"task": "proctor.evidence.purge", "schedule": 86400.0},
             "sweep-callbacks": {"task": "proctor.callbacks.sweep", "schedule": 60.0},
             "county-check-days": {"task": "proctor.county.check_days", "schedule": 3600.0},
+            "reports-generate-due": {"task": "proctor.reports.generate_due", "schedule": 3600.0},
         },
     )
     return celery_app
