@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from proctor.portal.routes import admin, auth, exports, reviewing, views
+from proctor.portal.routes import admin, auth, exports, paperwork, reviewing, views
 
 ROUTERS: list[APIRouter] = [
     auth.router,
@@ -17,4 +17,5 @@ ROUTERS: list[APIRouter] = [
     reviewing.router,
     exports.router,
     admin.router,
+    paperwork.router,
 ]
