@@ -18,7 +18,8 @@ celery_app = Celery("proctor", include=["proctor.workers.tasks", "proctor.worker
                                          "proctor.workers.callback_tasks",
                                          "proctor.workers.county_tasks",
                                          "proctor.workers.reevaluate_tasks",
-                                         "proctor.workers.partition_tasks"])
+                                         "proctor.workers.partition_tasks",
+                                         "proctor.workers.paperwork_tasks"])
 _current: dict[str, Settings] = {}
 
 

@@ -35,6 +35,8 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("county-check-days", jobs.COUNTY_CHECK_DAYS, 3600.0),
     # PostgreSQL: create the events table's partitions ahead, detach those past retention
     Periodic("event-partitions", jobs.EVENT_PARTITIONS, 86400.0, takes_now=False),
+    # the county's monthly / quarterly / annual reports once their period has closed
+    Periodic("reports-generate-due", jobs.GENERATE_DUE_REPORTS, 3600.0),
 )
 
 
