@@ -15,7 +15,8 @@ from proctor.config import Settings, get_settings
 
 celery_app = Celery("proctor", include=["proctor.workers.tasks", "proctor.workers.vision_tasks",
                                          "proctor.workers.callback_tasks",
-                                         "proctor.workers.county_tasks"])
+                                         "proctor.workers.county_tasks",
+                                         "proctor.workers.reconcile_tasks"])
 _current: dict[str, Settings] = {}
 
 
@@ -64,6 +65,7 @@ def configure(settings: Settings) -> Celery:
                                        "schedule": 300.0},
             "purge-old-photos": {"task": "proctor.evidence.purge", "schedule": 86400.0},
             "sweep-callbacks": {"task": "proctor.callbacks.sweep", "schedule": 60.0},
+            "reconcile": {"task": "proctor.reconcile", "schedule": 120.0},
             "county-check-days": {"task": "proctor.county.check_days", "schedule": 3600.0},
         },
     )

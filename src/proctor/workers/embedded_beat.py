@@ -20,11 +20,13 @@ log = logging.getLogger("proctor.embedded_beat")
 def beat_once(now: datetime) -> dict[str, int]:
     """One round: settle idle and held sessions, retry overdue callbacks, forget old webhook ids."""
     from proctor.workers.callback_tasks import sweep_callbacks
+    from proctor.workers.reconcile_tasks import reconcile_task
     from proctor.workers.tasks import evaluate_idle_sessions, purge_webhook_receipts
 
     return {
         "sessions": evaluate_idle_sessions(now.isoformat()),
         "callbacks": sweep_callbacks(),
+        "reconciled": sum(reconcile_task(now.isoformat()).values()),
         "receipts": purge_webhook_receipts(),
     }
 
