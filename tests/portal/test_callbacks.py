@@ -26,6 +26,7 @@ from proctor.services.callbacks import deliver_once
 from proctor.storage.db import engine_for, session_factory, unit_of_work, utcnow
 from proctor.storage.tables import AuditEntry, Callback, Institution, PlatformKey
 from proctor.workers import celery_app as celery_module
+from proctor.workers.dispatch import factory_for
 
 HOME = "410105"
 
@@ -259,9 +260,13 @@ def test_a_real_worker_retries_with_backoff_until_delivered(
          "--pool", "solo", "-Q", queue, "--loglevel", "WARNING", "--without-gossip",
          "--without-mingle", "--without-heartbeat"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    celery_module.configure(settings.model_copy(update={"broker_url": RESULTS,
-                                                        "result_backend": RESULTS}))
+    with_broker = settings.model_copy(update={"broker_url": RESULTS, "result_backend": RESULTS})
+    celery_module.configure(with_broker)
     celery_module.celery_app.conf.task_default_queue = queue
+    # from now on the app's units of work send their jobs through the broker
+    for app in (world.app, *(getattr(r, "app", None) for r in world.app.routes)):  # type: ignore[attr-defined]
+        if hasattr(app, "state") and hasattr(app.state, "session_factory"):  # the portal's too
+            app.state.session_factory = factory_for(with_broker)
     try:
         receiver.fail_next = 2
         _overturn(world, world.flagged[HOME])  # its callback goes through the broker
