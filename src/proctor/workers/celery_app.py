@@ -69,3 +69,11 @@ def configure(settings: Settings) -> Celery:
 
 
 configure(get_settings())
+
+
+def task_settings() -> Settings:
+    """The running task's settings (proctor.workers.dispatch.task_settings), kept here for the
+    task modules that import it from this module."""
+    from proctor.workers.dispatch import task_settings as current
+
+    return current()
