@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from contextlib import AbstractContextManager
 from dataclasses import asdict
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from proctor.storage.db import UnitOfWork
 
 
 def register(platform_app: typer.Typer) -> None:
@@ -15,7 +19,7 @@ def register(platform_app: typer.Typer) -> None:
     platform_app.command("revoke")(platform_revoke)
 
 
-def _uow():  # type: ignore[no-untyped-def]
+def _uow() -> AbstractContextManager[UnitOfWork]:
     from proctor.config import get_settings
     from proctor.storage.db import engine_for, session_factory, unit_of_work
 
