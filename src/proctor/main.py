@@ -8,7 +8,6 @@ from datetime import datetime
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
-from sqlalchemy import text
 
 from proctor import __version__
 from proctor.api import cors, errors
@@ -17,6 +16,7 @@ from proctor.api.routes import (
     challenges,
     county,
     faces,
+    operations,
     paperwork,
     registry,
     session_tokens,
@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     celery_module.configure(settings)
     errors.install(app)
     app.add_middleware(BodyLimitMiddleware, limit_for=_body_limit(settings))
+    app.include_router(operations.router)
     app.include_router(registry.router)
     app.include_router(sessions.router)
     app.include_router(challenges.router)
@@ -108,13 +109,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     cors.install(app)
     app.include_router(county.router)
     app.mount("/portal", create_portal_app(app))
-
-    @app.get("/healthz", tags=["operations"])
-    def healthz() -> dict[str, str]:
-        """Liveness and database reachability."""
-        with app.state.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return {"status": "ok", "version": __version__}
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

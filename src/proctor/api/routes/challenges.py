@@ -45,6 +45,5 @@ def post_answer(challenge_id: str, body: BodyDep, platform: SessionCallerDep, uo
     data = parse_model(body, AnswerIn)
     c = challenges.answer_confirm(uow, institution_id=platform.institution_id,
                                   challenge_id=challenge_id, answer=data.answer,
-                                  answered_at=data.answered_at, now=now,
-                                  clock_slack_s=settings.timestamp_tolerance_s)
+                                  answered_at=data.answered_at, now=now)
     return AnswerOut(challenge_id=c.id, outcome=c.outcome)
