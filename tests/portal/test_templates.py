@@ -140,7 +140,7 @@ def test_audit_page_reports_a_broken_chain(env: jinja2.Environment) -> None:
     assert "哈希链完整" in ok
     broken = render(env, "audit.html", samples.audit_context(broken_seq=3))
     assert "哈希链在第 3 条处断开" in broken
-    assert "&#34;reason&#34;: &#34;网络故障证明&#34;" in broken  # readable Chinese, escaped
+    assert "<dt>理由</dt><dd>网络故障证明</dd>" in broken  # payload in Chinese, not raw JSON
     assert "\\u" not in broken
 
 
