@@ -109,10 +109,10 @@ def test_review_form_modes(env: jinja2.Environment) -> None:
 @pytest.mark.parametrize(
     ("role", "shown", "hidden"),
     [
-        ("county_reviewer", ["待复核队列", "概览"], ["回调失败", "审计日志", "本机构学员"]),
-        ("admin", ["待复核队列", "回调失败", "审计日志"], ["本机构学员"]),
+        ("county_reviewer", ["复核队列", "概览"], ["回调失败", "审计日志", "本机构学员"]),
+        ("admin", ["复核队列", "回调失败", "审计日志"], ["本机构学员"]),
         ("auditor", ["审计日志", "概览"], ["回调失败"]),
-        ("institution_staff", ["本机构学员"], ["待复核队列", "回调失败", "审计日志"]),
+        ("institution_staff", ["本机构学员"], ["复核队列", "回调失败", "审计日志"]),
     ],
 )
 def test_navigation_follows_the_role(
