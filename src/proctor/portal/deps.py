@@ -28,6 +28,9 @@ DONE_MESSAGES = {
     "reviewed": ("success", "复核结论已保存，并已写入审计日志。"),
     "bulk_reviewed": ("success", "已批量维持无效，并已写入审计日志。"),
     "retried": ("success", "已重新发送该回调。"),
+    "leave": ("success", "请假已登记（写入审计日志），该课时可补学。"),
+    "rectification": ("success", "整改期已结束，并已写入审计日志。"),
+    "answered": ("success", "异议已答复，并已写入审计日志。"),
 }
 
 
