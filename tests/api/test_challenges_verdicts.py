@@ -110,6 +110,8 @@ def _code(challenge: dict[str, Any]) -> str:
 
     found = re.search(r"\d{4}", challenge["prompt"])
     assert found is not None
+    # one language, and the code as its own field
+    assert challenge["code"] == found.group() and not re.search(r"[A-Za-z]", challenge["prompt"])
     return found.group()
 
 

@@ -82,7 +82,7 @@ def current_challenge(uow: UnitOfWork, *, institution_id: int, session_id: str, 
     if due.kind == "confirm":
         code = f"{secrets.randbelow(10_000):04d}"
         challenge.expected_answer = code
-        challenge.prompt = f"请输入 {code} 继续学习 (type {code} to continue)"
+        challenge.prompt = f"请输入 {code} 继续学习"  # one language; the code is its own field
     elif due.kind == "liveness":
         challenge.action = secrets.choice(sorted(LIVENESS_ACTIONS))
         challenge.prompt = LIVENESS_ACTIONS[challenge.action]

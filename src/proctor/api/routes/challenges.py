@@ -19,6 +19,7 @@ def challenge_out(c: Challenge) -> ChallengeOut:
     is_photo = c.kind in ("photo", "liveness")
     return ChallengeOut(
         challenge_id=c.id, kind=c.kind, prompt=c.prompt, issued_at=c.issued_at,
+        code=c.expected_answer if c.kind == "confirm" else None,
         expires_at=c.expires_at, action=c.action,
         frames=list(challenges.LIVENESS_FRAMES) if c.kind == "liveness" else None,
         frame_interval_ms=challenges.LIVENESS_FRAME_INTERVAL_MS if c.kind == "liveness" else None,
