@@ -87,6 +87,7 @@ class FaceMatch:
     person_b: str
     institution_b: int
     distance: float
+    judged: bool = False  # the faces 1:N search already judged it a match with its own model
 
 
 @dataclass(frozen=True)
@@ -402,7 +403,7 @@ def face_two_ids(matches: Sequence[FaceMatch], p: CountyPolicy) -> list[Finding]
     """The same face enrolled under two ID numbers (from the faces 1:N search)."""
     out = []
     for m in matches:
-        if m.person_a == m.person_b or m.distance > p.face_max_distance:
+        if m.person_a == m.person_b or (not m.judged and m.distance > p.face_max_distance):
             continue
         a, b = sorted([(m.person_a, m.learner_a), (m.person_b, m.learner_b)])
         out.append(Finding(

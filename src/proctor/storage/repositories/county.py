@@ -16,6 +16,7 @@ from proctor.storage.tables import (
     CountySessionFact,
     Course,
     Enrolment,
+    FaceIdentityHold,
     Institution,
     Learner,
     StudySession,
@@ -125,8 +126,11 @@ def case_by_key(s: Session, rule: str, key: str) -> CountyCase | None:
 
 def set_case_links(s: Session, case: CountyCase, institution_ids: Sequence[int],
                    session_ids: Sequence[str]) -> None:
-    s.execute(delete(CountyCaseInstitution).where(CountyCaseInstitution.case_id == case.id))
-    s.execute(delete(CountyCaseSession).where(CountyCaseSession.case_id == case.id))
+    # synchronize_session=False: a check holds thousands of facts in the session, and the ORM
+    # would otherwise test every one of them against the delete's criteria.
+    for table in (CountyCaseInstitution, CountyCaseSession):
+        s.execute(delete(table).where(table.case_id == case.id)
+                  .execution_options(synchronize_session=False))
     s.add_all([CountyCaseInstitution(case_id=case.id, institution_id=i)
                for i in sorted(set(institution_ids))])
     s.add_all([CountyCaseSession(case_id=case.id, session_id=x) for x in sorted(set(session_ids))])
@@ -175,3 +179,9 @@ def exam_counts_by_institution(s: Session) -> list[tuple[int, str, int]]:
     rows = s.execute(select(CountyExam.institution_id, CountyExam.result, func.count())
                      .group_by(CountyExam.institution_id, CountyExam.result))
     return [(int(i), str(r), int(n)) for i, r, n in rows.tuples()]
+
+
+def same_face_holds(s: Session, start: datetime, end: datetime) -> list[FaceIdentityHold]:
+    return list(s.scalars(select(FaceIdentityHold).where(
+        FaceIdentityHold.kind == "same_face_other_id", FaceIdentityHold.created_at >= start,
+        FaceIdentityHold.created_at < end)))
