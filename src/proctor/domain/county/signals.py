@@ -223,9 +223,12 @@ def device_shared(facts: Sequence[SessionFact], p: CountyPolicy) -> list[Finding
     count."""
     out = []
     for kind, get in _DEVICE_KINDS:
-        for (value, day), group in _group(
-                facts, lambda f, get=get: (get(f), local_day(f.start, p)) if get(f) else None
-        ).items():
+        by_device: dict[tuple[str, date], list[SessionFact]] = defaultdict(list)
+        for f in facts:
+            value = get(f)
+            if value:
+                by_device[(value, local_day(f.start, p))].append(f)
+        for (value, day), group in by_device.items():
             pairs = [(a, b) for a, b in _overlapping_pairs(group, p.device_overlap_min_s)
                      if a.person != b.person]
             at_once = _largest_person_set(pairs)
