@@ -46,6 +46,7 @@ browser:
 test: install services browser paperwork
 	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
+## make lint: ruff, the layer contracts (import-linter) and mypy
 lint: install
 	$(BIN)/ruff check src tests
 	$(BIN)/lint-imports

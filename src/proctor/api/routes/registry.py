@@ -22,7 +22,7 @@ from proctor.schemas.registry import (
     LearnerOut,
     LessonOut,
 )
-from proctor.services import classes, registration
+from proctor.services import classes, outbound, registration
 from proctor.services.county import exams as county_exams
 from proctor.services.county.keys import person_key
 from proctor.services.county.persons import person_of
@@ -134,6 +134,9 @@ def put_institution(request: Request, body: BodyDep, platform: PlatformDep,
     """Register the URL that receives signed verdict callbacks (CONTRACT §4) and the origins
     whose pages may call the browser endpoints with a session token (docs/sdk.md)."""
     data = parse_model(body, InstitutionSettingsIn)
+    outbound.check_registration(
+        data.callback_url,
+        allow_private=request.app.state.settings.callbacks_allow_private_targets)
     inst = uow.session.get(Institution, platform.institution_id)
     assert inst is not None
     inst.callback_url = data.callback_url
