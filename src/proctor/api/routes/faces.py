@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 
 from proctor.api.deps import NowDep, PlatformDep, SettingsDep, UowDep
 from proctor.api.routes._util import ExtIdPath
+from proctor.api.session_auth import SessionCallerDep, UploadSessionCallerDep, require_challenge
 from proctor.api.uploads import UploadBodyDep, UploadPlatformDep, image_parts
 from proctor.config import Settings
 from proctor.domain.errors import MalformedRequest, NotFound
@@ -24,7 +25,7 @@ from proctor.schemas.faces import (
     FaceStatusOut,
     PhotoOut,
 )
-from proctor.services import faces, photos
+from proctor.services import faces, jobs, photos
 from proctor.services.policies import policy_for
 from proctor.storage.blobs import blob_store_from_settings
 from proctor.storage.repositories import evidence as ev_repo
@@ -68,10 +69,7 @@ def post_face(learner_id: ExtIdPath, request: Request, body: UploadBodyDep,
                                  learner_ext_id=learner_id, data=_one_image(request, body),
                                  store=blob_store_from_settings(settings), now=now)
     if not in_process(settings):
-        from proctor.workers.vision_tasks import enrol_face_task
-
-        rid, at = row.id, now.isoformat()
-        uow.after_commit(lambda: enrol_face_task.delay(rid, at))
+        uow.enqueue(jobs.ENROL_FACE, row.id, now.isoformat())
         out = FaceProcessingOut(learner_id=learner_id, submission_id=row.id,
                                 status_url=f"/v1/learners/{learner_id}/face")
         return JSONResponse(out.model_dump(mode="json"), status_code=202)
@@ -106,9 +104,10 @@ def get_face(learner_id: ExtIdPath, platform: PlatformDep, uow: UowDep) -> FaceS
              response_model=ChallengePhotosOut,
              responses={202: {"model": ChallengeProcessingOut}, 410: {"description": "expired"}})
 def post_photo(challenge_id: str, request: Request, body: UploadBodyDep,
-               platform: UploadPlatformDep, uow: UowDep, settings: SettingsDep,
+               platform: UploadSessionCallerDep, uow: UowDep, settings: SettingsDep,
                now: NowDep) -> Any:
     """Answer a `photo` challenge (one `image`) or a `liveness` one (a burst of `image` parts)."""
+    require_challenge(uow, platform, challenge_id)
     images = image_parts(body, request.headers.get("content-type"))
     received = photos.receive_photos(uow, institution_id=platform.institution_id,
                                      challenge_id=challenge_id, images=images,
@@ -116,10 +115,7 @@ def post_photo(challenge_id: str, request: Request, body: UploadBodyDep,
                                      policy=policy_for(settings), now=now)
     c = received.challenge
     if received.needs_vision and not in_process(settings):
-        from proctor.workers.vision_tasks import verify_challenge_task
-
-        cid, at = c.id, now.isoformat()
-        uow.after_commit(lambda: verify_challenge_task.delay(cid, at))
+        uow.enqueue(jobs.VERIFY_CHALLENGE, c.id, now.isoformat())
         out = ChallengeProcessingOut(challenge_id=c.id, status_url=f"/v1/challenges/{c.id}",
                                      photos=[_photo_out(p) for p in received.photos])
         return JSONResponse(out.model_dump(mode="json"), status_code=202)
@@ -134,8 +130,9 @@ def post_photo(challenge_id: str, request: Request, body: UploadBodyDep,
 
 
 @router.get("/challenges/{challenge_id}", response_model=ChallengePhotosOut)
-def get_challenge_photos(challenge_id: str, platform: PlatformDep, uow: UowDep) -> Any:
+def get_challenge_photos(challenge_id: str, platform: SessionCallerDep, uow: UowDep) -> Any:
     """A challenge's state and the outcome of each photo sent for it."""
+    require_challenge(uow, platform, challenge_id)
     c = ev_repo.challenge_of(uow.session, platform.institution_id, challenge_id)
     if c is None:
         raise NotFound(f"unknown challenge {challenge_id!r}", field="challenge_id")

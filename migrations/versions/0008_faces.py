@@ -17,7 +17,7 @@ from alembic import op
 import proctor.storage.db
 
 revision: str = '0005_faces'
-down_revision: str | Sequence[str] | None = '0004_vision2'
+down_revision: str | Sequence[str] | None = '0005_county'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
