@@ -67,8 +67,12 @@ def _embed_groups(engine: FaceEngine, policy: MatchPolicy):  # type: ignore[no-u
     return groups, {m: float(np.median(v)) for m, v in ms.items()}
 
 
-def _pairs(rows):  # type: ignore[no-untyped-def]
-    gen, imp = [], []
+Rows = list[tuple[str, dict[str, np.ndarray]]]
+
+
+def _pairs(rows: Rows) -> tuple[np.ndarray, np.ndarray]:
+    gen: list[tuple[float, float]] = []
+    imp: list[tuple[float, float]] = []
     for (p1, a), (p2, b) in itertools.combinations(rows, 2):
         d = (model_distance(SFACE_MODEL, a[SFACE_MODEL], b[SFACE_MODEL]),
              model_distance(DLIB_MODEL, a[DLIB_MODEL], b[DLIB_MODEL]))
