@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from proctor.storage.db import utcnow
-from proctor.workers.celery_app import celery_app, task_settings
-from proctor.workers.tasks import task_uow
+from proctor.workers.celery_app import celery_app
+from proctor.workers.dispatch import task_settings, task_uow
 
 
 @celery_app.task(name="proctor.reports.generate_due")

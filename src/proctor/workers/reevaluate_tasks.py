@@ -18,7 +18,8 @@ from celery import group
 from proctor.services.parallel_reevaluation import ChunkReport, Group, chunked, judge_chunk, plan
 from proctor.services.policies import policy_for
 from proctor.storage.db import engine_for, session_factory, unit_of_work
-from proctor.workers.celery_app import celery_app, task_settings
+from proctor.workers.celery_app import celery_app
+from proctor.workers.dispatch import task_settings
 
 
 @celery_app.task(name="proctor.reevaluate.chunk", bind=True, acks_late=True)
