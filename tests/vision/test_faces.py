@@ -258,3 +258,17 @@ def test_chinese_learners_are_told_apart_at_the_policy_threshold(engine):
     fnmr = float(np.mean(np.array(gen) > POLICY.match_distance))
     assert fmr <= 0.001, f"false match rate {fmr:.3%}"
     assert fnmr <= 0.035, f"false non-match rate {fnmr:.2%}"
+
+
+def test_a_downscaled_replay_under_the_size_gate_still_leaves_its_trace(engine, obama_template):
+    """A learner's earlier photo, shrunk until its face is under the size gate and re-encoded:
+    the replay check runs before the quality gate, so it is not a mere poor_quality retry."""
+    earlier = load("ageitgey/examples/obama-480p.jpg")
+    phash = passive.perceptual_hash(earlier)
+    small = attacks.reencoded(earlier, quality=70, scale=0.25)
+    alone = engine.verify(small, obama_template)
+    assert alone.outcome is Outcome.POOR_QUALITY and "face_too_small" in alone.reasons
+    result = engine.verify(small, obama_template, earlier=[earlier_photo(earlier, phash)])
+    assert result.replay is not None
+    assert result.outcome in (Outcome.SPOOF, Outcome.POOR_QUALITY)
+    assert any(r.startswith(("replayed_still", "near_duplicate")) for r in result.reasons)

@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import cv2
 import dlib
@@ -151,7 +152,8 @@ def face_distance(template: np.ndarray, encoding: np.ndarray) -> float:
 def cosine_distance(template: np.ndarray, embedding: np.ndarray) -> float:
     """1 − cosine similarity (what cv2.FaceRecognizerSF.match(FR_COSINE) gives, subtracted)."""
     a, b = np.asarray(template, np.float64), np.asarray(embedding, np.float64)
-    return float(1.0 - a @ b / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-12))
+    norm = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return float(1.0 - float(a @ b) / max(norm, 1e-12))
 
 
 def model_distance(model: str, template: np.ndarray, embedding: np.ndarray) -> float:
@@ -169,8 +171,8 @@ def mean_embedding(model: str, embeddings: Sequence[np.ndarray]) -> np.ndarray:
     if model == SFACE_MODEL:
         arr = arr / np.linalg.norm(arr, axis=1, keepdims=True)
         m = arr.mean(axis=0)
-        return m / max(float(np.linalg.norm(m)), 1e-12)
-    return arr.mean(axis=0)
+        return np.asarray(m / max(float(np.linalg.norm(m)), 1e-12))
+    return np.asarray(arr.mean(axis=0))
 
 
 def template_to_bytes(template: np.ndarray) -> bytes:
@@ -348,8 +350,8 @@ class FaceEngine:
         distance = distances[policy.matcher.deciding_model]
         wanted = policy.min_live_score is not None or policy.live_score_evidence
         live = self.live_score(rgb, face) if wanted else None
-        common = {"faces": (face,), "quality": quality, "live_score": live, "phash": phash,
-                  "replay": replay, "distances": distances}
+        common: dict[str, Any] = {"faces": (face,), "quality": quality, "live_score": live,
+                                  "phash": phash, "replay": replay, "distances": distances}
         spoof_reasons = []
         if resent:
             assert replay is not None

@@ -27,10 +27,10 @@ def distances(model: str, query: np.ndarray, gallery: np.ndarray) -> np.ndarray:
     q = np.asarray(query, np.float32).reshape(128)
     if model == SFACE_MODEL:
         q = q / max(float(np.linalg.norm(q)), 1e-12)
-        return 1.0 - gallery @ q
+        return np.asarray(1.0 - gallery @ q)
     # Euclidean via |a|² − 2ab + |b|², one matrix product as well
     sq = np.einsum("ij,ij->i", gallery, gallery) - 2.0 * (gallery @ q) + float(q @ q)
-    return np.sqrt(np.maximum(sq, 0.0))
+    return np.asarray(np.sqrt(np.maximum(sq, 0.0)))
 
 
 def within(model: str, query: np.ndarray, gallery: np.ndarray,
