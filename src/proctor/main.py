@@ -14,6 +14,7 @@ from proctor import __version__
 from proctor.api import cors, errors
 from proctor.api.routes import challenges, faces, registry, session_tokens, sessions, verdicts
 from proctor.config import Settings, get_settings
+from proctor.demo_player import routes as demo_player
 from proctor.portal.app import create_portal_app
 from proctor.services.challenges import draw_plan
 from proctor.services.policies import policy_for
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # the browser's way in (docs/sdk.md): session tokens, CORS for registered origins, the demo
     app.include_router(session_tokens.router)
     cors.install(app)
+    app.include_router(demo_player.router)
     app.mount("/portal", create_portal_app(app))
 
     @app.get("/healthz", tags=["operations"])

@@ -89,7 +89,7 @@ def verify(uow: UnitOfWork, token: str, *, now: datetime) -> TokenGrant:
                                                     "require": ["exp", "sub", "ins", "lrn"]})
     except jwt.PyJWTError as exc:
         raise Unauthorized(f"the session token is not valid ({exc})") from None
-    expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
+    expires = datetime.fromtimestamp(int(str(claims["exp"])), UTC)
     if now >= expires:
         raise Unauthorized("the session token has expired: renew it before it runs out, or ask "
                            "the platform for a new one", code="token_expired")
