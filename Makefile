@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export PROCTOR_PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/proctor_test
 export PROCTOR_REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run test test-fast bench lint services browser sdk migrate demo clean
+.PHONY: install run test test-fast bench lint services browser paperwork sdk migrate demo clean
 
 $(STAMP): pyproject.toml requirements/face.txt
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -35,6 +35,10 @@ run: install sdk
 services:
 	@bash scripts/services.sh
 
+## Debian's Chinese TrueType font (e-archive PDF) and pdftoppm
+paperwork:
+	@bash scripts/paperwork.sh
+
 ## Debian's Chromium for the portal's browser tests
 browser:
 	@bash scripts/browser.sh
@@ -45,10 +49,11 @@ sdk:
 
 ## make test: the whole suite, on SQLite and on the real PostgreSQL and Redis; the SDK's vitest
 ## unit tests and size budget; its Playwright tests in Chromium are part of pytest (tests/sdk)
-test: install services browser sdk
+test: install services browser paperwork sdk
 	@bash scripts/sdk.sh test
 	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
+## make lint: ruff, the layer contracts (import-linter) and mypy
 lint: install
 	$(BIN)/ruff check src tests
 	$(BIN)/lint-imports

@@ -7,6 +7,9 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from proctor.domain.model import Status
+from proctor.schemas.paperwork import LeaveOut
+
 
 class ChallengeOut(BaseModel):
     challenge_id: str
@@ -36,6 +39,7 @@ class AnswerOut(BaseModel):
 
 class ViolationOut(BaseModel):
     rule: str
+    check: str = Field("", description="which check of the rule found it (docs/rules.md)")
     at: datetime
     until: datetime
     detail: str
@@ -44,7 +48,7 @@ class ViolationOut(BaseModel):
 
 class VerdictOut(BaseModel):
     session_id: str
-    status: str = Field(description="pending | valid | invalid | under_review")
+    status: Status = Field(description="pending | valid | invalid | under_review")
     credited_seconds: float
     violations: list[ViolationOut]
     policy_id: str
@@ -61,6 +65,9 @@ class LessonStatusOut(BaseModel):
     credited_class_hours: float
     photos_kept: int
     reasons: list[str]
+    superseded_sessions: list[str] = Field(
+        default=[], description="invalid sittings made up (补学): kept as evidence, no longer tainting")
+    leaves: list[LeaveOut] = Field(default=[], description="leaves (请假) recorded for the lesson")
 
 
 class ReasonOut(BaseModel):
