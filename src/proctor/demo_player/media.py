@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from proctor.bench._faces_data import faces_dir
+from proctor.config import PROJECT_ROOT
 
 CLIP = "ageitgey/examples/short_hamilton_clip.mp4"
 SIZE = (480, 270)
@@ -20,10 +20,14 @@ _lock = threading.Lock()
 
 
 def clip_path() -> Path:
-    path = faces_dir() / CLIP
-    if not path.exists():
-        raise FileNotFoundError(f"the Hamilton clip is missing: {path}")
-    return path
+    """The clip in shared/data/faces: $PROCTOR_SHARED_DIR, else beside the repository (or the
+    worktree's repository)."""
+    env = os.environ.get("PROCTOR_SHARED_DIR")
+    roots = [Path(env)] if env else [PROJECT_ROOT.parent / "shared", PROJECT_ROOT.parent.parent / "shared"]
+    for root in roots:
+        if (root / "data" / "faces" / CLIP).exists():
+            return root / "data" / "faces" / CLIP
+    raise FileNotFoundError(f"the Hamilton clip ({CLIP}) is not under {roots[0]}/data/faces")
 
 
 def _frames(path: Path) -> list[np.ndarray]:
