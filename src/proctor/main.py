@@ -27,6 +27,7 @@ from proctor.api.routes import (
     verdicts,
 )
 from proctor.config import Settings, get_settings
+from proctor.demo_player import routes as demo_player
 from proctor.portal.app import create_portal_app
 from proctor.services import jobs
 from proctor.services.challenges import draw_plan
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(session_tokens.router)
     cors.install(app)
     app.include_router(county.router)
+    app.include_router(demo_player.router)
     app.mount("/portal", create_portal_app(app))
 
     @app.get("/", include_in_schema=False)
