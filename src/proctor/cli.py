@@ -8,11 +8,7 @@ from typing import Annotated
 
 import typer
 
-<<<<<<< HEAD
-from proctor import evaluation_cli, events_cli, evidence_cli
-=======
-from proctor import county_cli, evaluation_cli, evidence_cli
->>>>>>> main
+from proctor import county_cli, evaluation_cli, events_cli, evidence_cli
 from proctor.config import get_settings
 from proctor.portal import cli as portal_cli
 from proctor.simulation import cli as simulation_cli

@@ -75,18 +75,6 @@ async def get_platform(request: Request, uow: UowDep, body: BodyDep) -> Platform
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
-<<<<<<< HEAD
-def parse_json(body: bytes) -> Any:
-    import json
-
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedRequest(f"body is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise MalformedRequest("body is not valid JSON: nested too deep") from None
-=======
 def parse_json(body: bytes, *, check_text: bool = True) -> Any:
     """JSON as RFC 8259 defines it, bounded in depth, with storable text (api.limits)."""
     return limits.parse_json(body, check_text=check_text)
->>>>>>> main

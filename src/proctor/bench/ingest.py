@@ -45,7 +45,23 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _ensure_db(url: str) -> None:
+    """Create the bench's own database when it is missing (the server is shared)."""
+    from sqlalchemy import create_engine
+
+    base, name = url.rsplit("/", 1)
+    admin = create_engine(base + "/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                            {"n": name}).first() is None:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+
+
 def _reset_pg(url: str) -> None:
+    _ensure_db(url)
     with engine_for(url).begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))

@@ -72,8 +72,9 @@ def get_session_events(session_id: str, platform: PlatformDep, uow: UowDep) -> d
         raise NotFound(f"unknown session {session_id!r}", field="session_id")
     events = []
     for e in study_repo.events_of(uow.session, session_id):
-        item: dict[str, Any] = {"id": e.event_id, "seq": e.seq, "type": e.type,
-                                "ts": e.client_ts.isoformat(), "received_at": e.server_ts.isoformat()}
+        item: dict[str, Any] = {"id": study_repo.public_event_id(session_id, e.event_id),
+                                "seq": e.seq, "type": e.type, "ts": e.client_ts.isoformat(),
+                                "received_at": e.server_ts.isoformat()}
         for key, value in (("position", e.position), ("from", e.from_pos), ("to", e.to_pos),
                            ("rate", e.rate), ("visible", e.visible), ("focused", e.focused),
                            ("state", e.state)):
@@ -91,7 +92,8 @@ def get_session_events(session_id: str, platform: PlatformDep, uow: UowDep) -> d
 def post_events(request: Request, body: BodyDep, platform: SessionCallerDep, uow: UowDep,
                 settings: SettingsDep, now: NowDep) -> Any:
     """Append a batch of up to 1000 events; each is accepted, a duplicate, or rejected with a reason."""
-    data = parse_json(body)
+    # text is checked per event by the ingest service (a bad event is rejected alone, 207)
+    data = parse_json(body, check_text=False)
     require_own_events(platform, data)
     result = ingest_events(uow, institution_id=platform.institution_id, body=data,
                            received_at=now, max_events=settings.max_batch_events)
