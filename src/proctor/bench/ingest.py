@@ -33,7 +33,8 @@ from proctor.storage.repositories import study as study_repo
 PG_URL = os.environ.get("PROCTOR_PG_BENCH_URL",
                         "postgresql+psycopg://postgres@127.0.0.1:5432/proctor_bench")
 TOTAL_EVENTS = int(os.environ.get("PROCTOR_BENCH_INGEST_EVENTS", "60000"))
-SMALL_EVENTS = 3000  # per round in batches of 10 (300 requests)
+SMALL_EVENTS = int(os.environ.get("PROCTOR_BENCH_INGEST_SMALL", "3000"))  # per round, batches of 10
+CONCURRENT_EVENTS = int(os.environ.get("PROCTOR_BENCH_INGEST_CONCURRENT", "3000"))  # per client
 ROUNDS = 3
 RALPH_VERSION = "5.1.0"
 RALPH_DIR = Path(__file__).resolve().parents[3] / "var" / "ralph"
@@ -286,7 +287,7 @@ def _deadlocks(url: str) -> int:
 
 
 def _concurrent(url: str, server: Server, key_id: str, secret: str, sessions: list[str],
-                clients: int = 8, per_client: int = 3000, batch: int = 100) -> dict[str, float]:
+                clients: int = 8, per_client: int = CONCURRENT_EVENTS, batch: int = 100) -> dict[str, float]:
     """``clients`` at once over the same sessions, each re-sending a third of another's
     events (the unique index's waits) in its own order: throughput, latencies, deadlocks."""
     import random
