@@ -14,7 +14,7 @@ from sqlalchemy import select
 import proctor
 from proctor.domain.policy import POLICY_DIR
 from proctor.storage.db import engine_for, session_factory, unit_of_work
-from proctor.storage.tables import SessionVerdict
+from proctor.storage.tables import AuditEntry, SessionVerdict
 from tests.api.sitting import Sitting, install_clock
 from tests.factories import Platform
 
@@ -97,6 +97,11 @@ def test_reevaluate_course_under_a_new_policy(platform: Platform, other_platform
     # the API serves the new verdict with the policy that made it
     v = platform.api.get(f"/v1/sessions/{skipped}/verdict").json()
     assert v["status"] == "valid" and (v["policy_id"], v["policy_version"]) == ("henan-2021", "2")
+    # the verdict flow ran after each verdict: the changed final verdict is in the audit log
+    with session_factory(engine_for(database_url))() as s:
+        rejudged = list(s.scalars(select(AuditEntry).where(AuditEntry.action == "verdict.rejudged")))
+    assert [(e.subject, e.payload["from"], e.payload["to"], e.payload["policy"])
+            for e in rejudged] == [(f"session:{skipped}", "invalid", "valid", "henan-2021@2")]
 
 
 def test_reevaluate_refuses_unknown_course_and_policy(database_url: str, settings: Any) -> None:

@@ -77,6 +77,13 @@ class Settings(BaseSettings):
     policy_dir: Path = PROJECT_ROOT / "config" / "policies"
     occupations_file: Path = PROJECT_ROOT / "config" / "occupations.toml"
     eligibility_file: Path = PROJECT_ROOT / "config" / "eligibility.toml"
+    # paperwork (docs/paperwork.md)
+    archive_key_file: Path = Field(
+        default=PROJECT_ROOT / "var" / "archive_ed25519.pem",
+        description="Ed25519 key that signs e-archives (made on first use; public half beside it)")
+    archive_font_file: Path = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
+    public_base_url: str = Field(default="http://127.0.0.1:8000",
+                                 description="where public notice pages are reached")
 
     # portal
     secret_key: str | None = Field(
@@ -92,6 +99,9 @@ class Settings(BaseSettings):
     callback_max_attempts: int = 8
     callback_backoff_base_s: float = 30.0
     callback_timeout_s: float = 10.0
+    callbacks_allow_private_targets: bool = Field(
+        default=False, description="TESTS ONLY: let callbacks reach loopback/private addresses "
+        "(a receiver on 127.0.0.1); off in production, where only public addresses are reached")
 
     # the county's view (docs/county.md)
     person_key: str | None = Field(

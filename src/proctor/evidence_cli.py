@@ -21,11 +21,12 @@ def purge(
     """Delete photo files older than the retention period; their records and outcomes stay."""
     from proctor.services.retention import purge_photos
     from proctor.storage.blobs import blob_store_from_settings
-    from proctor.storage.db import engine_for, session_factory, unit_of_work, utcnow
+    from proctor.storage.db import unit_of_work, utcnow
+    from proctor.workers.dispatch import factory_for
 
     settings = get_settings()
     keep = days or settings.photo_retention_days
-    with unit_of_work(session_factory(engine_for(settings.database_url))) as uow:
+    with unit_of_work(factory_for(settings)) as uow:
         report = purge_photos(uow, store=blob_store_from_settings(settings), now=utcnow(),
                               retention_days=keep)
     typer.echo(json.dumps({"cutoff": report.cutoff.isoformat(), "photos": report.photos,

@@ -25,13 +25,15 @@ from proctor.api.routes import (
 )
 from proctor.config import Settings, get_settings
 from proctor.portal.app import create_portal_app
+from proctor.services import jobs
 from proctor.services.challenges import draw_plan
 from proctor.services.policies import policy_for
-from proctor.storage.db import UnitOfWork, engine_for, session_factory, utcnow
+from proctor.storage.db import UnitOfWork, engine_for, utcnow
 from proctor.storage.replay import DatabaseReplayGuard, RedisReplayGuard
 from proctor.storage.tables import StudySession
 from proctor.workers import celery_app as celery_module
 from proctor.workers import embedded_beat
+from proctor.workers.dispatch import factory_for
 
 DESCRIPTION = """
 proctor checks that subsidised online vocational training really happened: course platforms
@@ -49,10 +51,8 @@ def _draw_challenge_plan(settings: Settings) -> Callable[[UnitOfWork, StudySessi
 
 def _enqueue_evaluation(uow: UnitOfWork, session_ids: set[str], now: datetime) -> None:
     """After the commit: tasks carry ids (and the server time) and must see the committed events."""
-    from proctor.workers.tasks import evaluate_session_task
-
     for sid in sorted(session_ids):
-        uow.after_commit(lambda sid=sid: evaluate_session_task.delay(sid, now.isoformat()))
+        uow.enqueue(jobs.EVALUATE_SESSION, sid, now.isoformat())
 
 
 def _body_limit(settings: Settings) -> Callable[[str], int]:
@@ -66,10 +66,8 @@ def _body_limit(settings: Settings) -> Callable[[str], int]:
     return limit_for
 def _enqueue_county_checks(uow: UnitOfWork, session_ids: set[str], now: datetime) -> None:
     """After the commit: the county's per-session check (services/county/checks.py)."""
-    from proctor.workers.county_tasks import county_check_session_task
-
     for sid in sorted(session_ids):
-        uow.after_commit(lambda sid=sid: county_check_session_task.delay(sid, now.isoformat()))
+        uow.enqueue(jobs.COUNTY_CHECK_SESSION, sid, now.isoformat())
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -79,14 +77,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.broker_url or not settings.embedded_beat_s:
             yield  # with a broker, `celery beat` does the periodic work
             return
-        async with embedded_beat.running(settings.embedded_beat_s, lambda: app.state.clock()):
+        async with embedded_beat.running(settings.embedded_beat_s, lambda: app.state.clock(),
+                                         settings):
             yield
 
     app = FastAPI(title="proctor", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.clock = utcnow  # replaceable: the simulator runs the API in simulated time
-    app.state.engine = engine_for(settings.database_url)
-    app.state.session_factory = session_factory(app.state.engine)
+    app.state.engine = engine_for(settings.database_url, settings.db_echo)
+    # its units of work send their jobs with these settings (in-process: run with them)
+    app.state.session_factory = factory_for(settings)
     app.state.replay_guard = (
         RedisReplayGuard(settings.redis_url, ttl_s=2 * settings.timestamp_tolerance_s + 60,
                          prefix=settings.redis_prefix)

@@ -79,12 +79,13 @@ def test_extremes_that_can_be_stored_are_kept(platform: Platform) -> None:
     assert platform.api.get(f"/v1/sessions/{sid}/verdict").status_code == 200
 
 
-def test_nan_is_not_json_and_refused_whole(platform: Platform) -> None:
+def test_nan_is_rejected_with_its_event_alone(platform: Platform) -> None:
     sid = platform.ready_session()
-    for bad in ({"score": float("nan")}, {"position": float("inf")}):
-        r = _post_raw(platform, [*heartbeats(sid, 2), _bad(sid, 1, **bad)])
-        assert r.status_code == 400, r.text  # RFC 8259 has no NaN / Infinity
-    assert platform.api.get(f"/v1/sessions/{sid}/events").json()["events"] == []
+    for i, bad in enumerate(({"score": float("nan")}, {"position": float("inf")})):
+        r = _post_raw(platform, [*heartbeats(sid, 2, prefix=f"n{i}"), _bad(sid, i, **bad)])
+        assert r.status_code == 207, r.text
+        assert r.json()["accepted"] == 2 and len(r.json()["rejected"]) == 1
+    assert len(platform.api.get(f"/v1/sessions/{sid}/events").json()["events"]) == 4
 
 
 def test_body_nested_beyond_the_parser_is_a_400(platform: Platform) -> None:

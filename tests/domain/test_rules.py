@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
+from proctor.domain import engine
 from proctor.domain.engine import evaluate
 from proctor.domain.model import (
     Challenge,
@@ -16,6 +17,7 @@ from proctor.domain.model import (
     SessionInput,
 )
 from proctor.domain.policy import Policy
+from proctor.domain.rules import RULES
 from tests.domain.script import LESSON, T0, Script, watch
 
 
@@ -159,49 +161,54 @@ def _uploaded_at_end() -> SessionInput:
     return s.session()
 
 
+# Each sample names the checks ("FAMILY.check", RuleSpec's code and name) it must trip: removing
+# any one registered check makes a sample fail (test_every_check_has_a_positive_sample).
 CASES: list[tuple[str, Callable[[], SessionInput], set[str]]] = [
     ("honest", _honest, set()),
     ("honest_complete_lesson", _complete_lesson, set()),
     ("honest_noise", _honest_with_noise, set()),
     ("lost_heartbeats", _lost_heartbeats, set()),
     ("slow_rate", _slow_rate, set()),
-    ("rate_1.25", _rate_125, {"FAST_FORWARD"}),
+    ("rate_1.25", _rate_125,
+     {"FAST_FORWARD.excessive_rate", "FAST_FORWARD.play_head_outruns_clock"}),
     ("rate_misclick_within_grace", _rate_misclick, set()),
-    ("seek_past_furthest", _seek_past_furthest, {"FAST_FORWARD"}),
-    ("hidden_jump_playing", _hidden_jump_playing, {"FAST_FORWARD"}),
-    ("hidden_jump_paused", _hidden_jump_paused, {"FAST_FORWARD"}),
-    ("hidden_speed_1.25", _hidden_speed, {"FAST_FORWARD"}),
-    ("complete_without_coverage", _complete_early, {"FAST_FORWARD"}),
-    ("hidden_playback", _hidden_playback, {"MULTI_WINDOW"}),
-    ("blurred_playback", _blurred_playback, {"MULTI_WINDOW"}),
-    ("throttled_heartbeats", _throttled_heartbeats, {"MULTI_WINDOW"}),
-    ("flickering_hidden", _flicker, {"MULTI_WINDOW"}),
-    ("overlapping_session", _overlap((T0 + 100, T0 + 400)), {"MULTI_WINDOW"}),
+    ("seek_past_furthest", _seek_past_furthest, {"FAST_FORWARD.seek_past_furthest"}),
+    ("hidden_jump_playing", _hidden_jump_playing, {"FAST_FORWARD.play_head_outruns_clock"}),
+    ("hidden_jump_paused", _hidden_jump_paused, {"FAST_FORWARD.seek_past_furthest"}),
+    ("hidden_speed_1.25", _hidden_speed, {"FAST_FORWARD.play_head_outruns_clock"}),
+    ("complete_without_coverage", _complete_early, {"FAST_FORWARD.complete_without_coverage"}),
+    ("hidden_playback", _hidden_playback, {"MULTI_WINDOW.hidden_playback"}),
+    ("blurred_playback", _blurred_playback, {"MULTI_WINDOW.blurred_playback"}),
+    ("throttled_heartbeats", _throttled_heartbeats,
+     {"MULTI_WINDOW.hidden_playback", "MULTI_WINDOW.unfocused_share"}),
+    ("flickering_hidden", _flicker, {"MULTI_WINDOW.unfocused_share"}),
+    ("overlapping_session", _overlap((T0 + 100, T0 + 400)), {"MULTI_WINDOW.overlapping_sessions"}),
     ("adjacent_session", _overlap((T0 - 2000, T0 + 5)), set()),
-    ("no_popups", _no_popups, {"POPUP_GAP"}),
-    ("expired_while_playing", _expired(False), {"POPUP_GAP"}),
+    ("no_popups", _no_popups, {"POPUP_GAP.gap_without_challenge"}),
+    ("expired_while_playing", _expired(False), {"POPUP_GAP.expired_challenge"}),
     ("expired_while_paused", _expired(True), set()),
-    ("no_liveness", _no_liveness, {"FACE_LIVENESS"}),
-    ("spoof", _photos(("spoof", 0.4)), {"FACE_LIVENESS"}),
+    ("no_liveness", _no_liveness, {"FACE_LIVENESS.opening_liveness"}),
+    ("spoof", _photos(("spoof", 0.4)), {"FACE_LIVENESS.bad_photos"}),
     ("bad_frame_then_match", _photos(("poor_quality", None), ("match", 0.4)), set()),
-    ("certain_mismatch", _photos(("mismatch", 0.9)), {"FACE_LIVENESS"}),
+    ("certain_mismatch", _photos(("mismatch", 0.9)), {"FACE_LIVENESS.bad_photos"}),
     ("borderline_mismatch_then_match", _photos(("mismatch", 0.62), ("match", 0.5)), set()),
     ("near_duplicate_then_match", _photos(("near_duplicate", 0.4), ("match", 0.4)), set()),
     ("near_duplicate_twice_then_match", _photos(("near_duplicate", 0.4),
                                                 ("near_duplicate", 0.4), ("match", 0.4)), set()),
     ("near_duplicate_thrice", _photos(("near_duplicate", 0.4), ("near_duplicate", 0.4),
-                                      ("near_duplicate", 0.4)), {"FACE_LIVENESS"}),
+                                      ("near_duplicate", 0.4)), {"FACE_LIVENESS.bad_photos"}),
     ("no_face_thrice", _photos(("no_face", None), ("no_face", None), ("no_face", None)),
-     {"FACE_LIVENESS"}),
+     {"FACE_LIVENESS.bad_photos"}),
     ("multiple_faces_then_nothing", _photos(("multiple_faces", None), ("no_face", None),
-                                            ("poor_quality", None)), {"FACE_LIVENESS"}),
+                                            ("poor_quality", None)), {"FACE_LIVENESS.bad_photos"}),
     ("order_ok", _order(PriorLesson("L1", "valid", T0 - 100)), set()),
-    ("order_never_studied", _order(None), {"LESSON_ORDER"}),
-    ("order_completed_later", _order(PriorLesson("L1", "valid", T0 + 5000)), {"LESSON_ORDER"}),
+    ("order_never_studied", _order(None), {"LESSON_ORDER.earlier_lessons_complete"}),
+    ("order_completed_later", _order(PriorLesson("L1", "valid", T0 + 5000)),
+     {"LESSON_ORDER.earlier_lessons_complete"}),
     ("order_earlier_invalid", _order(PriorLesson("L1", "invalid", T0 - 100)),
-     {"LESSON_ORDER"}),
-    ("class_hour_without_photo", _no_photo_class_hour, {"RANDOM_PHOTO"}),
-    ("uploaded_at_end", _uploaded_at_end, {"LATE_TELEMETRY"}),
+     {"LESSON_ORDER.earlier_lessons_complete"}),
+    ("class_hour_without_photo", _no_photo_class_hour, {"RANDOM_PHOTO.class_hour_photos"}),
+    ("uploaded_at_end", _uploaded_at_end, {"LATE_TELEMETRY.late_playback"}),
 ]
 
 
@@ -209,8 +216,26 @@ CASES: list[tuple[str, Callable[[], SessionInput], set[str]]] = [
 def test_rule_samples(build: Callable[[], SessionInput], expected: set[str],
                       policy: Policy) -> None:
     verdict = evaluate(build(), policy)
-    assert set(verdict.rules_broken) == expected, [v.detail for v in verdict.violations]
+    found = {f"{v.rule}.{v.check}" for v in verdict.violations}
+    assert found == expected, [v.detail for v in verdict.violations]
+    assert set(verdict.rules_broken) == {e.split(".")[0] for e in expected}
     assert verdict.status == ("invalid" if expected else "valid"), verdict.pending_reasons
+
+
+def test_every_check_has_a_positive_sample() -> None:
+    tripped = {e for _, _, expected in CASES for e in expected}
+    assert [f"{r.code}.{r.name}" for r in RULES if f"{r.code}.{r.name}" not in tripped] == []
+
+
+@pytest.mark.parametrize("removed", [f"{r.code}.{r.name}" for r in RULES])
+def test_removing_any_one_check_fails_a_sample(removed: str, policy: Policy,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Deleting a check from the registry changes what at least one sample finds (so
+    test_rule_samples would fail): no check is untested."""
+    monkeypatch.setattr(engine, "RULES", tuple(r for r in RULES if f"{r.code}.{r.name}" != removed))
+    changed = [name for name, build, expected in CASES
+               if {f"{v.rule}.{v.check}" for v in evaluate(build(), policy).violations} != expected]
+    assert changed, f"no sample notices that {removed} is gone"
 
 
 def test_violation_points_at_the_trouble(policy: Policy) -> None:

@@ -113,7 +113,7 @@ PASSWORD = "correct-horse-42"
 
 @dataclass
 class World:
-    """A small demo data set (services.demo) on the test database, and the app serving it.
+    """A small demo data set (simulation.demo) on the test database, and the app serving it.
 
     Two institutions: 410105 (金水区, id in .inst["410105"]) and 410223 (尉氏县). In each, learner
     stu-x02 sat lesson 2 in a background tab (flagged MULTI_WINDOW) and lesson 3 after it
@@ -160,8 +160,8 @@ def make_world(settings: Settings) -> World:
     from sqlalchemy import select
 
     from proctor.main import create_app
-    from proctor.services.demo import build_demo
     from proctor.services.policies import policy_for
+    from proctor.simulation.demo import build_demo
     from proctor.storage.db import engine_for, session_factory, unit_of_work, utcnow
     from proctor.storage.tables import Institution, Learner, Lesson, Photo, StudySession
 

@@ -26,6 +26,7 @@ from proctor.services.callbacks import deliver_once
 from proctor.storage.db import engine_for, session_factory, unit_of_work, utcnow
 from proctor.storage.tables import AuditEntry, Callback, Institution, PlatformKey
 from proctor.workers import celery_app as celery_module
+from proctor.workers.dispatch import factory_for
 
 HOME = "410105"
 
@@ -40,6 +41,12 @@ class Receiver:
     received: list[dict[str, Any]] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The receiver listens on 127.0.0.1: allowed only by this explicit, test-only setting."""
+    return settings.model_copy(update={"callbacks_allow_private_targets": True})
 
 
 @pytest.fixture
@@ -237,12 +244,14 @@ def test_a_real_worker_retries_with_backoff_until_delivered(
     url = request.getfixturevalue("pg_migrated")
     _truncate_pg(url)
     settings = Settings(database_url=url, blob_dir=tmp_path / "blobs", broker_url=None,
-                        redis_url=None, secret_key="portal-test-secret-" * 3)
+                        redis_url=None, secret_key="portal-test-secret-" * 3,
+                        callbacks_allow_private_targets=True)
     world = make_world(settings)
     _register(world, receiver)
     queue = f"test-callbacks-{RUN_ID}"
     env = {**os.environ, "PROCTOR_BROKER_URL": RESULTS, "PROCTOR_RESULT_BACKEND": RESULTS,
            "PROCTOR_DATABASE_URL": url, "PROCTOR_CALLBACK_BACKOFF_BASE_S": "0.3",
+           "PROCTOR_CALLBACKS_ALLOW_PRIVATE_TARGETS": "1",
            "PROCTOR_CALLBACK_MAX_ATTEMPTS": "5",
            # this checkout's code, whatever the venv's editable install points at
            "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
@@ -251,9 +260,13 @@ def test_a_real_worker_retries_with_backoff_until_delivered(
          "--pool", "solo", "-Q", queue, "--loglevel", "WARNING", "--without-gossip",
          "--without-mingle", "--without-heartbeat"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    celery_module.configure(settings.model_copy(update={"broker_url": RESULTS,
-                                                        "result_backend": RESULTS}))
+    with_broker = settings.model_copy(update={"broker_url": RESULTS, "result_backend": RESULTS})
+    celery_module.configure(with_broker)
     celery_module.celery_app.conf.task_default_queue = queue
+    # from now on the app's units of work send their jobs through the broker
+    for app in (world.app, *(getattr(r, "app", None) for r in world.app.routes)):  # type: ignore[attr-defined]
+        if hasattr(app, "state") and hasattr(app.state, "session_factory"):  # the portal's too
+            app.state.session_factory = factory_for(with_broker)
     try:
         receiver.fail_next = 2
         _overturn(world, world.flagged[HOME])  # its callback goes through the broker

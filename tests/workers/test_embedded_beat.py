@@ -47,7 +47,7 @@ def test_no_embedded_beat_with_a_broker(settings: Settings) -> None:
     import proctor.workers.embedded_beat as beat
 
     original = beat.beat_once
-    beat.beat_once = lambda now: calls.append(now) or {}  # type: ignore[assignment]
+    beat.beat_once = lambda now, *rest: calls.append(now) or {}  # type: ignore[assignment]
     try:
         with TestClient(app):
             time.sleep(0.3)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from proctor.domain.coverage import covered_intervals, measure, union
 from proctor.domain.model import (
@@ -17,10 +18,13 @@ from proctor.domain.model import (
     Interval,
     Lesson,
     LessonResult,
+    LessonVerdict,
     PriorLesson,
     SessionInput,
     SessionRecord,
+    Status,
     Verdict,
+    Violation,
 )
 from proctor.domain.policy import Policy
 from proctor.domain.rules import RULES
@@ -45,11 +49,12 @@ def evaluate(session: SessionInput, policy: Policy, *, now: float | None = None)
     ctx = RuleContext(session=session, policy=policy, timeline=timeline, clock=clock,
                       covered=covered, now=now)
 
-    violations = []
+    violations: list[Violation] = []
     pending: list[str] = []
     for spec in RULES:
         found = spec.check(ctx)
-        violations.extend(found.violations)
+        # each violation names the check that found it (rule samples assert it)
+        violations.extend(v if v.check else replace(v, check=spec.name) for v in found.violations)
         pending.extend(found.pending)
     last_heard = timeline.last_server_ts if timeline.last_server_ts is not None \
         else session.started_at
@@ -58,14 +63,14 @@ def evaluate(session: SessionInput, policy: Policy, *, now: float | None = None)
         pending.append("session in progress")
     violations.sort(key=lambda v: (v.at, v.rule, v.until, v.detail))
 
-    status = "invalid" if violations else ("pending" if pending else "valid")
+    status = Status.INVALID if violations else (Status.PENDING if pending else Status.VALID)
     watched = min(measure(covered), timeline.played_s, lesson.duration_s)
     lesson_covered = union([*session.prior_covered, *covered], join=policy.coverage_join_s,
                            lo=0.0, hi=lesson.duration_s)
     firm_photos, _ = kept_photo_anchors(ctx)
     return Verdict(
         status=status,
-        credited_seconds=0.0 if status == "invalid" else watched,
+        credited_seconds=0.0 if status == Status.INVALID else watched,
         covered=tuple(covered),
         violations=tuple(violations),
         policy_id=policy.id,
@@ -121,7 +126,7 @@ def aggregate_lesson(
     need_s = policy.completion_coverage * lesson.duration_s
     need_photos = math.ceil(lesson.class_hours - 1e-9)
     ordered = sorted(records, key=lambda r: (r.started_at, r.session_id))
-    invalid_rules = sorted({v.rule for r in ordered if r.verdict.status == "invalid"
+    invalid_rules = sorted({v.rule for r in ordered if r.verdict.status == Status.INVALID
                             and r.session_id not in superseded for v in r.verdict.violations})
     firm: list[Interval] = []
     maybe: list[Interval] = []
@@ -129,11 +134,11 @@ def aggregate_lesson(
     completed_at: float | None = None
     for r in ordered:
         v = r.verdict
-        if v.status == "invalid":
+        if v.status == Status.INVALID:
             continue
         maybe = union([*maybe, *v.covered], join=policy.coverage_join_s, hi=lesson.duration_s)
         maybe_photos += v.photos_kept
-        if v.status == "valid":
+        if v.status == Status.VALID:
             firm = union([*firm, *v.covered], join=policy.coverage_join_s, hi=lesson.duration_s)
             firm_photos += v.photos_kept
         if completed_at is None and measure(maybe) >= need_s and maybe_photos >= need_photos:
@@ -141,16 +146,16 @@ def aggregate_lesson(
     credited = measure(firm)
     reasons: list[str] = []
     if invalid_rules and policy.invalid_session_taints_lesson:
-        status = "invalid"
+        status: LessonVerdict = LessonVerdict.INVALID
         reasons = [f"invalid session: {code}" for code in invalid_rules]
         completed_at = None
     elif credited >= need_s and firm_photos >= need_photos:
-        status = "valid"
+        status = LessonVerdict.VALID
     elif completed_at is not None:
-        status = "pending"
+        status = LessonVerdict.PENDING
         reasons = ["sessions awaiting a verdict"]
     else:
-        status = "incomplete"
+        status = LessonVerdict.INCOMPLETE
         if measure(maybe) < need_s:
             reasons.append(f"covered {measure(maybe):.0f} s of {lesson.duration_s:.0f} s")
         if maybe_photos < need_photos:
@@ -159,7 +164,7 @@ def aggregate_lesson(
         lesson_id=lesson.id,
         status=status,
         credited_seconds=credited,
-        credited_class_hours=lesson.class_hours if status == "valid" else 0.0,
+        credited_class_hours=lesson.class_hours if status == LessonVerdict.VALID else 0.0,
         covered=tuple(firm),
         photos_kept=firm_photos,
         completed_at=completed_at,
@@ -176,9 +181,9 @@ def prior_lessons(results: Sequence[LessonResult]) -> dict[str, PriorLesson]:
 def course_credit(course: Course, results: Mapping[str, LessonResult]) -> CourseResult:
     """Credited class hours of a course: the sum over its valid lessons."""
     lessons = tuple(results[x.id] if x.id in results else
-                    LessonResult(x.id, "incomplete", 0.0, 0.0, (), 0, None, ("not started",))
+                    LessonResult(x.id, LessonVerdict.INCOMPLETE, 0.0, 0.0, (), 0, None, ("not started",))
                     for x in course.lessons)
     credited = sum(r.credited_class_hours for r in lessons)
-    complete = all(r.status == "valid" for r in lessons) and \
+    complete = all(r.status == LessonVerdict.VALID for r in lessons) and \
         credited + 1e-9 >= course.required_class_hours
     return CourseResult(course.id, credited, course.required_class_hours, complete, lessons)

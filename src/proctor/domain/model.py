@@ -9,20 +9,62 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Literal, get_args
 
-EventType = Literal[
-    "play", "pause", "seek", "ratechange", "heartbeat", "visibility", "focus",
-    "lesson.complete", "session.end",
-]
-ChallengeKind = Literal["confirm", "photo", "liveness"]
-ChallengeOutcome = Literal["passed", "failed", "expired", "pending"]
 PhotoVerdict = Literal["match", "mismatch", "no_face", "multiple_faces", "poor_quality", "spoof",
                        "near_duplicate"]
 # every verdict the face pipeline gives a photo (a photo with another outcome is not judged yet)
 PHOTO_VERDICTS: frozenset[str] = frozenset(get_args(PhotoVerdict))
-Status = Literal["valid", "invalid", "pending"]
-LessonStatus = Literal["valid", "invalid", "pending", "incomplete"]
+
+
+# --- the status vocabulary (StrEnum: members compare equal to, and store as, their strings) ---
+
+class Status(StrEnum):
+    """A session verdict's status. The engine gives valid, invalid or pending; the stored
+    verdict's standing status may also be under_review (an overturn awaiting a second review)."""
+
+    VALID = "valid"
+    INVALID = "invalid"
+    PENDING = "pending"
+    UNDER_REVIEW = "under_review"
+
+
+# statuses a platform acts on (a verdict moving between these is a changed decision)
+FINAL_STATUSES: frozenset[str] = frozenset({Status.VALID, Status.INVALID})
+
+
+class LessonVerdict(StrEnum):
+    """A lesson's standing from its sessions (engine.aggregate_lesson)."""
+
+    VALID = "valid"
+    INVALID = "invalid"
+    PENDING = "pending"
+    INCOMPLETE = "incomplete"
+
+
+class Outcome(StrEnum):
+    """A challenge's outcome."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    PENDING = "pending"
+
+
+class SessionState(StrEnum):
+    """A study session's lifecycle."""
+
+    OPEN = "open"
+    ENDED = "ended"
+
+
+class CallbackStatus(StrEnum):
+    """A callback in the outbox: pending until delivered, or dead after its last attempt."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    DEAD = "dead"
 
 Interval = tuple[float, float]
 JSON = dict[str, Any]
@@ -95,7 +137,7 @@ class PriorLesson:
     (None if it never did)."""
 
     lesson_id: str
-    status: str  # LessonStatus
+    status: str  # a LessonVerdict
     completed_at: float | None
 
 
@@ -133,10 +175,12 @@ class Violation:
     until: float
     detail: str
     evidence: tuple[JSON, ...] = ()
+    check: str = ""  # which check of the rule family found it (RuleSpec.name; set by the engine)
 
     def to_dict(self) -> JSON:
         return {
             "rule": self.rule,
+            "check": self.check,
             "at": self.at,
             "until": self.until,
             "detail": self.detail,
@@ -191,7 +235,7 @@ class SessionRecord:
 @dataclass(frozen=True, slots=True)
 class LessonResult:
     lesson_id: str
-    status: str  # LessonStatus
+    status: str  # a LessonVerdict
     credited_seconds: float
     credited_class_hours: float
     covered: tuple[Interval, ...]

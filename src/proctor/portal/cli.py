@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from proctor.config import get_settings
-from proctor.storage.db import engine_for, session_factory, unit_of_work, utcnow
+from proctor.storage.db import unit_of_work, utcnow
 
 app = typer.Typer()
 audit_app = typer.Typer(help="the hash-chained audit log", no_args_is_help=True)
@@ -17,7 +17,9 @@ app.add_typer(callbacks_app, name="callbacks")
 
 
 def _uow():  # type: ignore[no-untyped-def]
-    return unit_of_work(session_factory(engine_for(get_settings().database_url)))
+    from proctor.workers.dispatch import factory_for
+
+    return unit_of_work(factory_for(get_settings()))
 
 
 @app.command()
@@ -28,8 +30,8 @@ def demo(
     = None,
 ) -> None:
     """Demo data from the simulator: 2 institutions, learners, flagged sessions, portal users."""
-    from proctor.services.demo import build_demo, is_empty
     from proctor.services.policies import policy_for
+    from proctor.simulation.demo import build_demo, is_empty
 
     settings = get_settings()
     with _uow() as uow:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import StringConstraints
 
 # IDs are the platform's own strings: 1-64 chars of [A-Za-z0-9._:-] (CONTRACT §2).
 ExtId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
-CountyCode = Annotated[str, StringConstraints(pattern=r"^[1-9]\d{5}$")]
-Seconds = Annotated[float, Field(strict=False, ge=0, allow_inf_nan=False)]

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from proctor.domain.model import Status
 from proctor.schemas.paperwork import LeaveOut
 
 
@@ -38,6 +39,7 @@ class AnswerOut(BaseModel):
 
 class ViolationOut(BaseModel):
     rule: str
+    check: str = Field("", description="which check of the rule found it (docs/rules.md)")
     at: datetime
     until: datetime
     detail: str
@@ -46,7 +48,7 @@ class ViolationOut(BaseModel):
 
 class VerdictOut(BaseModel):
     session_id: str
-    status: str = Field(description="pending | valid | invalid | under_review")
+    status: Status = Field(description="pending | valid | invalid | under_review")
     credited_seconds: float
     violations: list[ViolationOut]
     policy_id: str

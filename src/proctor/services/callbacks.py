@@ -27,8 +27,9 @@ from standardwebhooks import Webhook
 from proctor.config import Settings
 from proctor.domain.backoff import backoff_delay
 from proctor.domain.errors import Conflict, NotFound
+from proctor.domain.model import CallbackStatus
 from proctor.domain.policy import Policy
-from proctor.services import audit_log
+from proctor.services import audit_log, jobs, outbound
 from proctor.services.standing import standing
 from proctor.storage.db import UnitOfWork
 from proctor.storage.tables import (
@@ -50,22 +51,16 @@ BACKOFF_CAP_S = 6 * 3600.0
 SWEEP_GRACE_S = 300.0
 
 
-def _enqueue(callback_id: str) -> None:
-    from proctor.workers.callback_tasks import deliver_callback_task
-
-    deliver_callback_task.delay(callback_id)
-
-
 def _outbox(uow: UnitOfWork, inst: Institution, *, kind: str, subject: str,
             data: dict[str, Any], now: datetime) -> Callback:
     assert inst.callback_url is not None
     cb = Callback(id="msg_" + uuid.uuid4().hex, institution_id=inst.id, kind=kind, subject=subject,
                   payload={"type": kind, "timestamp": now.isoformat(timespec="milliseconds"),
                            "data": data},
-                  url=inst.callback_url, status="pending", attempts=0, next_attempt_at=now,
+                  url=inst.callback_url, status=CallbackStatus.PENDING, attempts=0, next_attempt_at=now,
                   created_at=now)
     uow.session.add(cb)
-    uow.after_commit(lambda: _enqueue(cb.id))
+    uow.enqueue(jobs.DELIVER_CALLBACK, cb.id)
     return cb
 
 
@@ -154,7 +149,7 @@ def deliver_once(uow: UnitOfWork, *, callback_id: str, settings: Settings, now: 
     cb = s.scalar(select(Callback).where(Callback.id == callback_id).with_for_update())
     if cb is None:
         return Attempt(callback_id, "gone")
-    if cb.status != "pending":
+    if cb.status != CallbackStatus.PENDING:
         return Attempt(cb.id, cb.status)
     cb.attempts += 1
     key = _signing_key(uow, cb.institution_id)
@@ -163,32 +158,36 @@ def deliver_once(uow: UnitOfWork, *, callback_id: str, settings: Settings, now: 
         error, cb.last_status_code = "机构没有有效的平台密钥，无法签名", None
     else:
         body, headers = signed_request(cb, key, now)
+        cb.last_status_code = None
         try:
+            # again at delivery, after DNS resolution: the name may point inside by now
+            outbound.check_target(cb.url, allow_private=settings.callbacks_allow_private_targets)
             response = httpx.post(cb.url, content=body, headers=headers,
                                   timeout=settings.callback_timeout_s, follow_redirects=False)
             cb.last_status_code = response.status_code
             if not 200 <= response.status_code < 300:
                 error = f"HTTP {response.status_code}: {response.text[:200]}"
-        except httpx.HTTPError as exc:
-            cb.last_status_code = None
+        except outbound.RefusedTarget as exc:
+            error = f"refused target: {exc}"[:500]
+        except Exception as exc:  # every failure counts toward the dead letter, never a crash
             error = f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__
     cb.last_error = error
     if error is None:
-        cb.status, cb.delivered_at, cb.next_attempt_at = "delivered", now, None
+        cb.status, cb.delivered_at, cb.next_attempt_at = CallbackStatus.DELIVERED, now, None
         s.flush()
-        return Attempt(cb.id, "delivered")
+        return Attempt(cb.id, CallbackStatus.DELIVERED)
     if cb.attempts >= settings.callback_max_attempts:
-        cb.status, cb.next_attempt_at = "dead", None
+        cb.status, cb.next_attempt_at = CallbackStatus.DEAD, None
         audit_log.append(uow, actor="system", action="callback.dead_letter", subject=cb.subject,
                          at=now, payload={"callback": cb.id, "attempts": cb.attempts,
                                           "last_error": error[:200]})
         s.flush()
-        return Attempt(cb.id, "dead")
+        return Attempt(cb.id, CallbackStatus.DEAD)
     delay = backoff_delay(cb.attempts, base_s=settings.callback_backoff_base_s,
                           cap_s=BACKOFF_CAP_S, draw=random.random() if draw is None else draw)
     cb.next_attempt_at = now + timedelta(seconds=delay)
     s.flush()
-    return Attempt(cb.id, "pending", delay)
+    return Attempt(cb.id, CallbackStatus.PENDING, delay)
 
 
 def due_callbacks(uow: UnitOfWork, *, now: datetime, grace_s: float = SWEEP_GRACE_S,
@@ -196,7 +195,7 @@ def due_callbacks(uow: UnitOfWork, *, now: datetime, grace_s: float = SWEEP_GRAC
     """Pending callbacks overdue by more than ``grace_s`` (their scheduled retry never ran)."""
     cutoff = now - timedelta(seconds=grace_s)
     return list(uow.session.scalars(select(Callback.id)
-                                    .where(Callback.status == "pending",
+                                    .where(Callback.status == CallbackStatus.PENDING,
                                            Callback.next_attempt_at <= cutoff)
                                     .order_by(Callback.next_attempt_at).limit(limit)))
 
@@ -206,12 +205,12 @@ def retry_dead_letter(uow: UnitOfWork, *, callback_id: str, user: User, now: dat
     cb = uow.session.scalar(select(Callback).where(Callback.id == callback_id).with_for_update())
     if cb is None:
         raise NotFound("没有这条回调")
-    if cb.status != "dead":
+    if cb.status != CallbackStatus.DEAD:
         raise Conflict("该回调不是失败状态，无需重发")
-    cb.status, cb.attempts, cb.next_attempt_at, cb.last_error = "pending", 0, now, None
+    cb.status, cb.attempts, cb.next_attempt_at, cb.last_error = CallbackStatus.PENDING, 0, now, None
     audit_log.append(uow, actor=audit_log.actor_of(user), action="callback.retry",
                      subject=cb.subject, at=now, payload={"callback": cb.id, "url": cb.url})
-    uow.after_commit(lambda: _enqueue(cb.id))
+    uow.enqueue(jobs.DELIVER_CALLBACK, cb.id)
     uow.session.flush()
     return cb
 
@@ -221,7 +220,7 @@ def dead_letters(uow: UnitOfWork, *, offset: int, limit: int) -> tuple[list[Call
 
     s = uow.session
     total = int(s.scalar(select(func.count()).select_from(Callback)
-                         .where(Callback.status == "dead")) or 0)
-    rows = list(s.scalars(select(Callback).where(Callback.status == "dead")
+                         .where(Callback.status == CallbackStatus.DEAD)) or 0)
+    rows = list(s.scalars(select(Callback).where(Callback.status == CallbackStatus.DEAD)
                           .order_by(Callback.created_at.desc()).offset(offset).limit(limit)))
     return rows, total

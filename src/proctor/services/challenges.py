@@ -13,6 +13,7 @@ from typing import Any
 
 from proctor.domain.engine import playback_seconds
 from proctor.domain.errors import Conflict, InvalidInput, NotFound
+from proctor.domain.model import Outcome, SessionState
 from proctor.domain.policy import Policy
 from proctor.domain.scheduler import ChallengePlan, PlannedChallenge, due_challenge, plan_session
 from proctor.services.evaluation import domain_challenge, domain_lesson, events_of
@@ -59,11 +60,11 @@ def current_challenge(uow: UnitOfWork, *, institution_id: int, session_id: str, 
     study = study_repo.session_of(s, institution_id, session_id)
     if study is None:
         raise NotFound(f"unknown session {session_id!r}", field="session_id")
-    if study.status != "open":
+    if study.status != SessionState.OPEN:
         return None
     ev_repo.expire_overdue(s, session_id, now)
     issued = ev_repo.challenges_of(s, session_id)
-    open_ = [c for c in issued if c.outcome == "pending" and c.expires_at >= now]
+    open_ = [c for c in issued if c.outcome == Outcome.PENDING and c.expires_at >= now]
     if open_:
         return open_[-1]
     if study.challenge_plan is None:
@@ -76,7 +77,7 @@ def current_challenge(uow: UnitOfWork, *, institution_id: int, session_id: str, 
     challenge = Challenge(
         id=str(uuid.uuid4()), session_id=session_id, institution_id=institution_id,
         kind=due.kind, plan_index=due.plan_index, issued_playback_s=played, issued_at=now,
-        expires_at=now + timedelta(seconds=policy.challenge_expiry_s), outcome="pending",
+        expires_at=now + timedelta(seconds=policy.challenge_expiry_s), outcome=Outcome.PENDING,
         detail={"reason": due.reason})
     if due.kind == "confirm":
         code = f"{secrets.randbelow(10_000):04d}"
@@ -101,15 +102,16 @@ def answer_confirm(uow: UnitOfWork, *, institution_id: int, challenge_id: str, a
     if challenge.kind != "confirm":
         raise Conflict(f"a {challenge.kind} challenge is answered with photos: "
                        f"POST /v1/challenges/{challenge_id}/photo", field="challenge_id")
-    if challenge.outcome != "pending":
+    if challenge.outcome != Outcome.PENDING:
         raise Conflict(f"challenge was already answered ({challenge.outcome})", field="challenge_id")
     if answered_at > now + timedelta(seconds=clock_slack_s):
         raise InvalidInput("answered_at is in the future", field="answered_at")
     challenge.answer, challenge.answered_at, challenge.received_at = answer, answered_at, now
     if now > challenge.expires_at:
-        challenge.outcome = "expired"
+        challenge.outcome = Outcome.EXPIRED
     else:
-        challenge.outcome = "passed" if answer.strip() == challenge.expected_answer else "failed"
+        challenge.outcome = (Outcome.PASSED if answer.strip() == challenge.expected_answer
+                             else Outcome.FAILED)
     uow.session.flush()
     return challenge
 

@@ -23,18 +23,20 @@ from proctor.domain.model import (
     PHOTO_VERDICTS,
     Challenge,
     Course,
-    CourseResult,
     Event,
     Lesson,
     LessonResult,
     OtherSession,
+    Outcome,
     PhotoOutcome,
     SessionInput,
     SessionRecord,
+    Status,
     Verdict,
     Violation,
 )
 from proctor.domain.policy import Policy
+from proctor.domain.review import overturned_credit, standing_status
 from proctor.domain.timeline import build_timeline
 from proctor.services.evidence_reads import CourseReads, Reads
 from proctor.storage.db import UnitOfWork
@@ -87,7 +89,8 @@ def verdict_from_dict(d: dict[str, Any], *, status: str | None = None) -> Verdic
         status=status or d["status"], credited_seconds=d["credited_seconds"],
         covered=tuple(tuple(iv) for iv in d["covered"]),  # type: ignore[misc]
         violations=tuple(Violation(v["rule"], v["at"], v["until"], v["detail"],
-                                   tuple(v.get("evidence", ()))) for v in d["violations"]),
+                                   tuple(v.get("evidence", ())), v.get("check", ""))
+                         for v in d["violations"]),
         policy_id=d["policy_id"], policy_version=d["policy_version"],
         played_seconds=d.get("played_seconds", 0.0),
         playing=tuple(tuple(iv) for iv in d.get("playing", ())),  # type: ignore[misc]
@@ -122,13 +125,13 @@ def _events(s: Session, session_id: str) -> list[Event]:
 def _standing_verdict(row: SessionVerdict | None, policy: Policy) -> Verdict:
     """The verdict that stands (a reviewer's decision over the engine's)."""
     if row is None:
-        return Verdict("pending", 0.0, (), (), policy.id, policy.version,
+        return Verdict(Status.PENDING, 0.0, (), (), policy.id, policy.version,
                        pending_reasons=("not evaluated yet",))
-    status = row.status if row.status in ("valid", "invalid") else "pending"
+    status = standing_status(row.status)
     verdict = verdict_from_dict(row.result, status=status)
-    if status == "valid" and row.engine_status == "invalid":  # overturned on review
-        watched = min(sum(b - a for a, b in verdict.covered), verdict.played_seconds)
-        verdict = verdict_from_dict({**row.result, "credited_seconds": watched}, status="valid")
+    if status == Status.VALID and row.engine_status == Status.INVALID:  # overturned on review
+        verdict = verdict_from_dict({**row.result, "credited_seconds": overturned_credit(verdict)},
+                                    status=Status.VALID)
     return verdict
 
 
@@ -170,12 +173,6 @@ def makeup_leaves(s: Session, *, learner_id: int, course_id: int,
     return out
 
 
-def course_standing(s: Session, *, learner_id: int, course: CourseRow, policy: Policy) -> CourseResult:
-    lessons = reg_repo.lessons_of(s, course.id)
-    results = lesson_results(s, learner_id=learner_id, course=course, lessons=lessons, policy=policy)
-    return engine.course_credit(domain_course(course, lessons), results)
-
-
 # --- one session ------------------------------------------------------------------------
 
 def session_input(s: Session, study: StudySession, policy: Policy, *, now: datetime,
@@ -205,7 +202,7 @@ def session_input(s: Session, study: StudySession, policy: Policy, *, now: datet
     prior_covered = union([iv for x in same_lesson
                            for iv in reads.standing_verdict(stored.get(x.id), policy,
                                                             _standing_verdict).covered
-                           if stored.get(x.id) is not None and stored[x.id].status == "valid"],
+                           if stored.get(x.id) is not None and stored[x.id].status == Status.VALID],
                           join=policy.coverage_join_s, lo=0.0, hi=lesson_row.duration_s)
     photos = [p for p in (domain_photo(x) for x in reads.photos(study.id)) if p is not None]
     return SessionInput(
@@ -248,13 +245,13 @@ def evaluate_session(uow: UnitOfWork, *, session_id: str, policy: Policy, now: d
     wait = engine.in_flight_until(inp.events, policy)
     if wait is not None and now.timestamp() < wait:
         # Not final yet: what the rules found so far stays visible, the status waits.
-        verdict = replace(verdict, status="pending", pending_reasons=(
+        verdict = replace(verdict, status=Status.PENDING, pending_reasons=(
             *verdict.pending_reasons, "events may still be in flight until "
             f"{datetime.fromtimestamp(wait, UTC).isoformat(timespec='seconds')}"))
         recheck.append(wait)
-    if verdict.status == "pending":  # an open challenge settles by the clock alone
+    if verdict.status == Status.PENDING:  # an open challenge settles by the clock alone
         recheck.extend(c.expires_at + 1.0 for c in inp.challenges
-                       if c.outcome == "pending" and c.expires_at >= now.timestamp())
+                       if c.outcome == Outcome.PENDING and c.expires_at >= now.timestamp())
     recheck_at = max(recheck) if recheck else None
     result = verdict.to_dict() if recheck_at is None else {**verdict.to_dict(),
                                                            "recheck_at": recheck_at}

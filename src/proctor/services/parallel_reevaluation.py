@@ -18,10 +18,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from proctor.config import Settings
+from proctor.domain.model import FINAL_STATUSES
 from proctor.domain.policy import Policy
-from proctor.services.evaluation import Evaluated, evaluate_course
+from proctor.services import verdict_flow
+from proctor.services.evaluation import evaluate_course
 from proctor.services.reevaluation import course_sessions
-from proctor.storage.db import UnitOfWork, unit_of_work
+from proctor.storage.db import unit_of_work
 from proctor.storage.tables import StudySession
 
 # (learner id, course id, sessions): one unit of work
@@ -70,22 +73,24 @@ def chunked(groups: Sequence[Group], *, size: int) -> list[list[Group]]:
 
 
 def judge_chunk(factory: sessionmaker[Session], groups: Sequence[Group], *, policy: Policy,
-                now: datetime, hooks: Sequence[Callable[[UnitOfWork, Evaluated], None]] = (),
+                now: datetime, settings: Settings | None = None,
                 progress: Callable[[int], None] | None = None) -> ChunkReport:
     """Judge each learner-course of the chunk in its own unit of work; ``progress(sessions)``
-    after each."""
+    after each. ``settings``: run the verdict flow after each verdict (as
+    ``services.reevaluation`` does: callbacks, audit, overlap partners)."""
     report = ChunkReport()
     for learner_id, course_id, _n in groups:
         with unit_of_work(factory) as uow:
             for done in evaluate_course(uow, learner_id=learner_id, course_id=course_id,
                                         policy=policy, now=now):
                 report.sessions += 1
+                if settings is not None:
+                    verdict_flow.after_evaluation(uow, done, settings=settings, policy=policy,
+                                                  now=now, batch=True)
                 if done.changed:
                     report.changed += 1
                     report.transitions[f"{done.previous_status or 'none'}->{done.status}"] += 1
-                    for hook in hooks:
-                        hook(uow, done)
-                elif done.status != done.verdict.status and done.status in ("valid", "invalid"):
+                elif done.status != done.verdict.status and done.status in FINAL_STATUSES:
                     report.reviewed_kept += 1
         report.learners += 1
         if progress is not None:

@@ -3,8 +3,9 @@
 Sessions are judged per learner and course (one unit of work each, the evidence read in a few
 queries), oldest first, so that LESSON_ORDER of a later lesson reads the earlier lessons' fresh
 verdicts. A reviewed verdict keeps the status the reviewer gave
-it (its engine status, policy and evidence are refreshed); the verdict hooks (callbacks) run
-for every verdict whose standing status changed, as after any evaluation.
+it (its engine status, policy and evidence are refreshed). Given ``settings``, what follows each
+verdict is decided by services.verdict_flow as after any evaluation (callbacks, audit, overlap
+partners, rechecks; later lessons are judged in the same run anyway).
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from proctor.config import Settings
 from proctor.domain.errors import NotFound
+from proctor.domain.model import FINAL_STATUSES
 from proctor.domain.policy import Policy
+from proctor.services import verdict_flow
 from proctor.services.evaluation import Evaluated, evaluate_course
 from proctor.storage.db import UnitOfWork, unit_of_work
 from proctor.storage.repositories import registry as reg_repo
@@ -52,11 +56,12 @@ def course_sessions(s: Session, *, course_ext: str, institution: str | None = No
 
 
 def reevaluate_course(factory: sessionmaker[Session], *, course_ext: str, institution: str | None,
-                      policy: Policy, now: datetime,
+                      policy: Policy, now: datetime, settings: Settings | None = None,
                       hooks: list[Callable[[UnitOfWork, Evaluated], None]] | None = None,
                       progress: Callable[[int, int], None] | None = None) -> Reevaluated:
     """Judge every stored session of the course again under ``policy``; ``progress(done, total)``
-    after each."""
+    after each. ``settings``: run the verdict flow after each verdict (callbacks are owed, …);
+    ``hooks``: extra calls for each changed verdict."""
     with unit_of_work(factory) as uow:
         ids = course_sessions(uow.session, course_ext=course_ext, institution=institution)
     report = Reevaluated()
@@ -72,12 +77,15 @@ def reevaluate_course(factory: sessionmaker[Session], *, course_ext: str, instit
             for done in evaluate_course(uow, learner_id=learner_id, course_id=course_id,
                                         policy=policy, now=now):
                 report.sessions += 1
+                if settings is not None:
+                    verdict_flow.after_evaluation(uow, done, settings=settings, policy=policy,
+                                                  now=now, batch=True)
                 if done.changed:
                     report.changed += 1
                     report.transitions[(done.previous_status, done.status)] += 1
                     for hook in hooks or []:
                         hook(uow, done)
-                elif done.status != done.verdict.status and done.status in ("valid", "invalid"):
+                elif done.status != done.verdict.status and done.status in FINAL_STATUSES:
                     report.reviewed_kept += 1
         done_n += groups[(learner_id, course_id)]
         if progress is not None:

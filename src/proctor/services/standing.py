@@ -22,7 +22,7 @@ from proctor.domain.eligibility import (
     load_eligibility_rules,
 )
 from proctor.domain.errors import NotFound
-from proctor.domain.model import LessonResult
+from proctor.domain.model import LessonResult, LessonVerdict, Status
 from proctor.domain.policy import Policy
 from proctor.services.evaluation import lesson_results
 from proctor.services.registration import registered_learner_and_course
@@ -60,11 +60,11 @@ class Standing:
 def _state(result: LessonResult, studied: bool, under_review: bool) -> LessonState:
     if under_review:
         return LessonState.UNDER_REVIEW
-    if result.status == "valid":
+    if result.status == LessonVerdict.VALID:
         return LessonState.VALID
-    if result.status == "invalid":
+    if result.status == LessonVerdict.INVALID:
         return LessonState.INVALID
-    if result.status == "pending":
+    if result.status == LessonVerdict.PENDING:
         return LessonState.PENDING
     return LessonState.INCOMPLETE if studied else LessonState.NOT_STUDIED
 
@@ -96,7 +96,7 @@ def standing(s: Session, *, learner: Learner, course: Course, policy: Policy, se
     confirmed = county_repo.confirmed_session_ids(s, [x.id for x in sessions])
     voided = {x.lesson_id for x in sessions if x.id in confirmed}
     reviewing = {x.lesson_id for x in sessions
-                 if verdicts.get(x.id) is not None and verdicts[x.id].status == "under_review"}
+                 if verdicts.get(x.id) is not None and verdicts[x.id].status == Status.UNDER_REVIEW}
     rows = [LessonStanding(x, results[x.ext_id],
                            LessonState.INVALID if x.id in voided else
                            _state(results[x.ext_id], x.id in studied, x.id in reviewing))

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 
 from proctor.domain.errors import InvalidInput, NotFound
+from proctor.domain.model import SessionState
 from proctor.schemas.telemetry import SessionIn
 from proctor.services.registration import registered_learner_and_course
 from proctor.storage.db import UnitOfWork
@@ -28,7 +29,7 @@ def open_session(uow: UnitOfWork, *, institution_id: int, data: SessionIn,
                            field="course_id")
     study = StudySession(id=str(uuid.uuid4()), institution_id=institution_id, learner_id=learner.id,
                          course_id=course.id, lesson_id=lesson.id,
-                         client=data.client.model_dump(exclude_none=True), status="open",
+                         client=data.client.model_dump(exclude_none=True), status=SessionState.OPEN,
                          started_at=now)
     s.add(study)
     s.flush()

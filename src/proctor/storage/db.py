@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -122,21 +123,71 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
 
 @lru_cache(maxsize=8)
-def engine_for(url: str) -> Engine:
-    return make_engine(url)
+def engine_for(url: str, echo: bool = False) -> Engine:
+    """One engine per URL (and echo setting) per process; ``echo`` logs every SQL statement."""
+    return make_engine(url, echo=echo)
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+@dataclass(frozen=True)
+class Job:
+    """A background task named by its registered name (see proctor.services.jobs), carrying ids
+    only. ``countdown_s``: run no sooner than this many seconds after the commit."""
+
+    name: str
+    args: tuple[Any, ...] = ()
+    countdown_s: float | None = None
+
+
+# Sends a job somewhere it will run (a broker, or in-process): given by the layer that owns the
+# task queue (proctor.workers.dispatch), so that storage and services never import workers.
+JobSender = Callable[[Job], None]
+_fallback_sender: list[JobSender] = []
+
+
+def set_fallback_sender(send: JobSender) -> None:
+    """The sender for sessions made by a factory that was given none (proctor.workers sets it)."""
+    _fallback_sender[:] = [send]
+
+
+def session_factory(engine: Engine, *, jobs: JobSender | None = None) -> sessionmaker[Session]:
+    """Sessions on ``engine``; the jobs their units of work enqueue are sent with ``jobs``."""
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False,
+                        info={"jobs": jobs} if jobs is not None else None)
 
 
 class UnitOfWork:
-    """One database session, committed in one place; work queued to run after the commit."""
+    """One database session, committed in one place; work queued to run after the commit.
+
+    Tasks are enqueued by name (`enqueue`), polar's after-commit job queue style: nothing is sent
+    unless the transaction commits, and the caller needs no import of the task itself.
+    """
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self._after_commit: list[Callable[[], None]] = []
         self._on_rollback: list[Callable[[], None]] = []
+        self._jobs: list[Job] = []
+
+    def enqueue(self, name: str, *args: Any, countdown_s: float | None = None) -> None:
+        """Send task ``name`` with ``args`` once the transaction has committed (the same job
+        enqueued twice in one unit of work is sent once)."""
+        job = Job(name, tuple(args), countdown_s)
+        if job not in self._jobs:
+            self._jobs.append(job)
+
+    @property
+    def jobs(self) -> tuple[Job, ...]:
+        """The jobs waiting for the commit."""
+        return tuple(self._jobs)
+
+    def _sender(self) -> JobSender:
+        send = self.session.info.get("jobs")
+        if send is None and _fallback_sender:
+            send = _fallback_sender[0]
+        if send is None:
+            raise RuntimeError("jobs were enqueued on a unit of work whose session factory has "
+                               "no job sender (and proctor.workers was never imported)")
+        return send  # type: ignore[no-any-return]
 
     def on_rollback(self, fn: Callable[[], None]) -> None:
         """Undo something kept outside the database (e.g. a Redis key) if the work fails."""
@@ -144,6 +195,7 @@ class UnitOfWork:
 
     def rollback(self) -> None:
         self.session.rollback()
+        self._jobs, self._after_commit = [], []
         pending, self._on_rollback = self._on_rollback, []
         for fn in pending:
             fn()
@@ -155,8 +207,13 @@ class UnitOfWork:
     def commit(self) -> None:
         self.session.commit()
         pending, self._after_commit = self._after_commit, []
+        jobs, self._jobs = self._jobs, []
         for fn in pending:
             fn()
+        if jobs:
+            send = self._sender()
+            for job in jobs:
+                send(job)
 
 
 @contextmanager

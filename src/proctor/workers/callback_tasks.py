@@ -1,4 +1,4 @@
-"""Thin tasks that deliver signed callbacks; and the hook that owes them on verdict changes.
+"""Thin tasks that deliver signed callbacks (services.callbacks writes them to the outbox).
 
 With a broker, a failed attempt is retried by Celery after an exponential backoff with jitter
 (the delay deliver_once computed and stored as next_attempt_at). In-process (no broker, the
@@ -9,28 +9,16 @@ inline and later ones are left to the `proctor.callbacks.sweep` beat task (or
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from proctor.services import jobs
 from proctor.storage.db import utcnow
-from proctor.workers.celery_app import celery_app, task_settings
-from proctor.workers.tasks import VERDICT_HOOKS, task_uow
+from proctor.workers.celery_app import celery_app
+from proctor.workers.dispatch import task_settings, task_uow
 
 
-def owe_verdict_callbacks(uow: Any, done: Any) -> None:
-    """VERDICT_HOOKS entry: a stored verdict's status changed (called inside its transaction)."""
-    from proctor.services.callbacks import verdict_changed
-    from proctor.services.policies import policy_for
-
-    settings = task_settings()
-    verdict_changed(uow, session_id=done.session_id, previous_status=done.previous_status,
-                    settings=settings, policy=policy_for(settings), now=utcnow())
-
-
-if owe_verdict_callbacks not in VERDICT_HOOKS:
-    VERDICT_HOOKS.append(owe_verdict_callbacks)
-
-
-@celery_app.task(name="proctor.callbacks.deliver", bind=True, max_retries=None)
+@celery_app.task(name=jobs.DELIVER_CALLBACK, bind=True, max_retries=None)
 def deliver_callback_task(self: Any, callback_id: str) -> str:
     from proctor.services.callbacks import deliver_once
 
@@ -43,14 +31,14 @@ def deliver_callback_task(self: Any, callback_id: str) -> str:
     return attempt.status
 
 
-@celery_app.task(name="proctor.callbacks.sweep")
-def sweep_callbacks(grace_s: float | None = None) -> int:
+@celery_app.task(name=jobs.SWEEP_CALLBACKS)
+def sweep_callbacks(grace_s: float | None = None, now_iso: str | None = None) -> int:
     """Attempt every pending callback whose retry is overdue (in-process mode, lost retries)."""
     from proctor.services.callbacks import SWEEP_GRACE_S, due_callbacks
 
+    now = datetime.fromisoformat(now_iso) if now_iso else utcnow()
     with task_uow() as uow:
-        due = due_callbacks(uow, now=utcnow(), grace_s=SWEEP_GRACE_S if grace_s is None else grace_s)
-    for callback_id in due:
-        deliver_callback_task.apply(args=[callback_id]) if celery_app.conf.task_always_eager \
-            else deliver_callback_task.delay(callback_id)
+        due = due_callbacks(uow, now=now, grace_s=SWEEP_GRACE_S if grace_s is None else grace_s)
+        for callback_id in due:
+            uow.enqueue(jobs.DELIVER_CALLBACK, callback_id)
     return len(due)

@@ -12,18 +12,21 @@ from celery import Celery
 from kombu import Queue
 
 from proctor.config import Settings, get_settings
+from proctor.workers.schedule import celery_beat_schedule
 
 celery_app = Celery("proctor", include=["proctor.workers.tasks", "proctor.workers.vision_tasks",
                                          "proctor.workers.callback_tasks",
                                          "proctor.workers.county_tasks",
                                          "proctor.workers.reevaluate_tasks",
-                                         "proctor.workers.partition_tasks"])
+                                         "proctor.workers.partition_tasks",
+                                         "proctor.workers.paperwork_tasks"])
 _current: dict[str, Settings] = {}
 
 
-def task_settings() -> Settings:
-    """The settings tasks run with: those the app (or the worker) was configured with."""
-    return _current.get("settings") or get_settings()
+def configured_settings() -> Settings | None:
+    """The settings this Celery app was last configured with (a worker's own). In-process tasks
+    are given their app's settings instead (proctor.workers.dispatch)."""
+    return _current.get("settings")
 
 
 def _forget_connections() -> None:
@@ -59,16 +62,7 @@ def configure(settings: Settings) -> Celery:
         accept_content=["json"],
         timezone="UTC",
         broker_connection_retry_on_startup=True,
-        beat_schedule={
-            "purge-webhook-receipts": {"task": "proctor.maintenance.purge_receipts",
-                                       "schedule": 600.0},
-            "evaluate-idle-sessions": {"task": "proctor.evaluate_idle_sessions",
-                                       "schedule": 300.0},
-            "purge-old-photos": {"task": "proctor.evidence.purge", "schedule": 86400.0},
-            "sweep-callbacks": {"task": "proctor.callbacks.sweep", "schedule": 60.0},
-            "county-check-days": {"task": "proctor.county.check_days", "schedule": 3600.0},
-            "event-partitions": {"task": "proctor.events.partitions", "schedule": 86400.0},
-        },
+        beat_schedule=celery_beat_schedule(),
     )
     return celery_app
 

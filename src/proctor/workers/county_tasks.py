@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import OperationalError
 
 from proctor.storage.db import utcnow
-from proctor.workers.celery_app import celery_app, task_settings
-from proctor.workers.tasks import task_uow
+from proctor.workers.celery_app import celery_app
+from proctor.workers.dispatch import task_settings, task_uow
 
 
 @celery_app.task(name="proctor.county.check_session", autoretry_for=(OperationalError,),

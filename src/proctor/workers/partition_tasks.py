@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from proctor.storage import partitions
 from proctor.storage.db import engine_for, utcnow
-from proctor.workers.celery_app import celery_app, task_settings
+from proctor.workers.celery_app import celery_app
+from proctor.workers.dispatch import task_settings
 
 
 @celery_app.task(name="proctor.events.partitions")

@@ -18,8 +18,8 @@ from celery import group
 from proctor.services.parallel_reevaluation import ChunkReport, Group, chunked, judge_chunk, plan
 from proctor.services.policies import policy_for
 from proctor.storage.db import engine_for, session_factory, unit_of_work
-from proctor.workers.celery_app import celery_app, task_settings
-from proctor.workers.tasks import VERDICT_HOOKS
+from proctor.workers.celery_app import celery_app
+from proctor.workers.dispatch import task_settings
 
 
 @celery_app.task(name="proctor.reevaluate.chunk", bind=True, acks_late=True)
@@ -35,7 +35,7 @@ def reevaluate_chunk(self: Any, groups: list[list[int]], policy: str, now_iso: s
 
     report = judge_chunk(factory, [(g[0], g[1], g[2]) for g in groups],
                          policy=policy_for(settings, policy), now=datetime.fromisoformat(now_iso),
-                         hooks=VERDICT_HOOKS, progress=progress)
+                         settings=settings, progress=progress)
     return report.to_dict()
 
 

@@ -10,16 +10,17 @@ from datetime import datetime
 
 from sqlalchemy.exc import OperationalError
 
+from proctor.services import jobs
 from proctor.storage.db import utcnow
-from proctor.workers.celery_app import celery_app, task_settings
-from proctor.workers.tasks import evaluate_session_task, task_uow
+from proctor.workers.celery_app import celery_app
+from proctor.workers.dispatch import task_settings, task_uow
 
 
 def _now(now_iso: str | None) -> datetime:
     return datetime.fromisoformat(now_iso) if now_iso else utcnow()
 
 
-@celery_app.task(name="proctor.vision.enrol_face", autoretry_for=(OperationalError,),
+@celery_app.task(name=jobs.ENROL_FACE, autoretry_for=(OperationalError,),
                  retry_backoff=True, max_retries=5)
 def enrol_face_task(enrolment_id: str, now_iso: str | None = None) -> str:
     """Judge an enrolment photo; the learner's template changes if it is accepted."""
@@ -36,7 +37,7 @@ def enrol_face_task(enrolment_id: str, now_iso: str | None = None) -> str:
         return row.status
 
 
-@celery_app.task(name="proctor.vision.verify_challenge", autoretry_for=(OperationalError,),
+@celery_app.task(name=jobs.VERIFY_CHALLENGE, autoretry_for=(OperationalError,),
                  retry_backoff=True, max_retries=5)
 def verify_challenge_task(challenge_id: str, now_iso: str | None = None) -> str:
     """Judge the photos of a photo/liveness challenge, then re-judge its session."""
@@ -51,18 +52,18 @@ def verify_challenge_task(challenge_id: str, now_iso: str | None = None) -> str:
                             policy=policy_for(settings), models_dir=settings.models_dir,
                             now=_now(now_iso))
         session_id, outcome = c.session_id, c.outcome
-        uow.after_commit(lambda: evaluate_session_task.delay(session_id, now_iso))
+        uow.enqueue(jobs.EVALUATE_SESSION, session_id, now_iso)
     return outcome
 
 
-@celery_app.task(name="proctor.evidence.purge")
-def purge_evidence_task() -> dict[str, int]:
+@celery_app.task(name=jobs.PURGE_PHOTOS)
+def purge_evidence_task(now_iso: str | None = None) -> dict[str, int]:
     """Delete photo files older than settings.photo_retention_days (records are kept)."""
     from proctor.services.retention import purge_photos
     from proctor.storage.blobs import blob_store_from_settings
 
     settings = task_settings()
     with task_uow() as uow:
-        report = purge_photos(uow, store=blob_store_from_settings(settings), now=utcnow(),
+        report = purge_photos(uow, store=blob_store_from_settings(settings), now=_now(now_iso),
                               retention_days=settings.photo_retention_days)
     return {"photos": report.photos, "blobs_deleted": report.blobs_deleted}

@@ -25,7 +25,7 @@ from proctor.schemas.faces import (
     FaceStatusOut,
     PhotoOut,
 )
-from proctor.services import faces, photos
+from proctor.services import faces, jobs, photos
 from proctor.services.policies import policy_for
 from proctor.storage.blobs import blob_store_from_settings
 from proctor.storage.repositories import evidence as ev_repo
@@ -69,10 +69,7 @@ def post_face(learner_id: ExtIdPath, request: Request, body: UploadBodyDep,
                                  learner_ext_id=learner_id, data=_one_image(request, body),
                                  store=blob_store_from_settings(settings), now=now)
     if not in_process(settings):
-        from proctor.workers.vision_tasks import enrol_face_task
-
-        rid, at = row.id, now.isoformat()
-        uow.after_commit(lambda: enrol_face_task.delay(rid, at))
+        uow.enqueue(jobs.ENROL_FACE, row.id, now.isoformat())
         out = FaceProcessingOut(learner_id=learner_id, submission_id=row.id,
                                 status_url=f"/v1/learners/{learner_id}/face")
         return JSONResponse(out.model_dump(mode="json"), status_code=202)
@@ -118,10 +115,7 @@ def post_photo(challenge_id: str, request: Request, body: UploadBodyDep,
                                      policy=policy_for(settings), now=now)
     c = received.challenge
     if received.needs_vision and not in_process(settings):
-        from proctor.workers.vision_tasks import verify_challenge_task
-
-        cid, at = c.id, now.isoformat()
-        uow.after_commit(lambda: verify_challenge_task.delay(cid, at))
+        uow.enqueue(jobs.VERIFY_CHALLENGE, c.id, now.isoformat())
         out = ChallengeProcessingOut(challenge_id=c.id, status_url=f"/v1/challenges/{c.id}",
                                      photos=[_photo_out(p) for p in received.photos])
         return JSONResponse(out.model_dump(mode="json"), status_code=202)

@@ -92,8 +92,8 @@ def get_session_events(session_id: str, platform: PlatformDep, uow: UowDep) -> d
 def post_events(request: Request, body: BodyDep, platform: SessionCallerDep, uow: UowDep,
                 settings: SettingsDep, now: NowDep) -> Any:
     """Append a batch of up to 1000 events; each is accepted, a duplicate, or rejected with a reason."""
-    # text is checked per event by the ingest service (a bad event is rejected alone, 207)
-    data = parse_json(body, check_text=False)
+    # values are checked per event by ingest (one bad event is rejected alone, the rest stored)
+    data = parse_json(body, per_item=True)
     require_own_events(platform, data)
     result = ingest_events(uow, institution_id=platform.institution_id, body=data,
                            received_at=now, max_events=settings.max_batch_events)

@@ -10,6 +10,8 @@ from proctor.api.deps import NowDep, PlatformDep, SettingsDep, UowDep
 from proctor.api.routes._util import ExtIdPath
 from proctor.api.session_auth import SessionReaderDep, require_session
 from proctor.domain.errors import NotFound
+from proctor.domain.model import Status
+from proctor.domain.review import overturned_credit
 from proctor.schemas.paperwork import LeaveOut
 from proctor.schemas.verdicts import (
     EnrolmentStatusOut,
@@ -20,6 +22,7 @@ from proctor.schemas.verdicts import (
     ViolationOut,
 )
 from proctor.services import makeup
+from proctor.services.evaluation import verdict_from_dict
 from proctor.services.policies import policy_for
 from proctor.services.standing import standing_by_ids
 from proctor.storage.repositories import evidence as ev_repo
@@ -42,17 +45,18 @@ def get_verdict(session_id: str, platform: SessionReaderDep, uow: UowDep,
     row = ev_repo.verdict_of(uow.session, session_id)
     if row is None:
         policy = policy_for(settings)
-        return VerdictOut(session_id=session_id, status="pending", credited_seconds=0, violations=[],
+        return VerdictOut(session_id=session_id, status=Status.PENDING, credited_seconds=0,
+                          violations=[],
                           policy_id=policy.id, policy_version=policy.version, evaluated_at=None,
                           pending_reasons=["not evaluated yet"])
     result = row.result
     credited = row.credited_seconds if row.status == row.engine_status else (
-        0.0 if row.status == "invalid" else min(sum(b - a for a, b in result["covered"]),
-                                                 result.get("played_seconds", 0.0)))
+        0.0 if row.status == Status.INVALID else overturned_credit(verdict_from_dict(result)))
     return VerdictOut(
         session_id=session_id, status=row.status, credited_seconds=round(credited, 3),
-        violations=[ViolationOut(rule=v["rule"], at=_at(v["at"]), until=_at(v["until"]),
-                                 detail=v["detail"], evidence=v["evidence"])
+        violations=[ViolationOut(rule=v["rule"], check=v.get("check", ""), at=_at(v["at"]),
+                                 until=_at(v["until"]), detail=v["detail"],
+                                 evidence=v["evidence"])
                     for v in result["violations"]],
         policy_id=row.policy_id, policy_version=row.policy_version, evaluated_at=row.evaluated_at,
         pending_reasons=result.get("pending_reasons", []))

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from proctor.domain.model import Outcome, SessionState, Status
 from proctor.storage.tables import Challenge, Photo, SessionVerdict, StudySession
 
 
@@ -27,9 +28,9 @@ def challenge_of(s: Session, institution_id: int, challenge_id: str, *,
 
 def expire_overdue(s: Session, session_id: str, now: datetime) -> None:
     s.execute(update(Challenge)
-              .where(Challenge.session_id == session_id, Challenge.outcome == "pending",
+              .where(Challenge.session_id == session_id, Challenge.outcome == Outcome.PENDING,
                      Challenge.expires_at < now)
-              .values(outcome="expired"))
+              .values(outcome=Outcome.EXPIRED))
 
 
 def photos_of(s: Session, session_id: str) -> list[Photo]:
@@ -69,7 +70,7 @@ def overlapping_sessions(s: Session, learner_id: int, session_id: str, start: da
 def open_idle_sessions(s: Session, idle_before: datetime, limit: int = 500) -> list[str]:
     """Open sessions silent since ``idle_before`` (or never heard from since then)."""
     stmt = (select(StudySession.id)
-            .where(StudySession.status == "open",
+            .where(StudySession.status == SessionState.OPEN,
                    ((StudySession.last_event_at.is_(None)) & (StudySession.started_at < idle_before))
                    | (StudySession.last_event_at < idle_before))
             .limit(limit))
@@ -80,7 +81,7 @@ def verdicts_to_recheck(s: Session, now: datetime, limit: int = 500) -> list[str
     """Sessions whose pending verdict asked to be judged again by now (``result.recheck_at``)."""
     until = SessionVerdict.result["recheck_at"].as_float()
     stmt = (select(SessionVerdict.session_id)
-            .where(SessionVerdict.status == "pending", until.is_not(None),
+            .where(SessionVerdict.status == Status.PENDING, until.is_not(None),
                    until <= now.timestamp())
             .order_by(SessionVerdict.session_id).limit(limit))
     return list(s.scalars(stmt))

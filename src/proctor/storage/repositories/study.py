@@ -13,6 +13,7 @@ from sqlalchemy import Float, cast, func, select, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
+from proctor.domain.model import SessionState
 from proctor.storage.db import EVENT_TYPE_CODES
 from proctor.storage.tables import StudySession, TelemetryEvent
 
@@ -236,8 +237,8 @@ def end_sessions(session: Session, ended_at: dict[str, datetime]) -> None:
     for sid, at in sorted(ended_at.items()):
         session.execute(
             update(StudySession)
-            .where(StudySession.id == sid, StudySession.status == "open")
-            .values(status="ended", ended_at=at)
+            .where(StudySession.id == sid, StudySession.status == SessionState.OPEN)
+            .values(status=SessionState.ENDED, ended_at=at)
         )
 
 
@@ -250,10 +251,6 @@ def events_of(session: Session, session_id: str) -> list[TelemetryEvent]:
             .order_by(TelemetryEvent.seq, TelemetryEvent.server_ts)
         )
     )
-
-
-EVENT_FIELDS = ("seq", "type", "client_ts", "server_ts", "position", "from_pos", "to_pos", "rate",
-                "visible", "focused", "state")
 
 
 def _epoch(column: Any, dialect: str) -> Any:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from proctor.domain.model import Outcome
 from proctor.storage.db import Base, UTCDateTime, utcnow
 
 
@@ -31,7 +32,7 @@ class Challenge(Base):
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the client's word
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when it reached us
     answer: Mapped[str | None] = mapped_column(String(200))
-    outcome: Mapped[str] = mapped_column(String(16), default="pending")
+    outcome: Mapped[str] = mapped_column(String(16), default=Outcome.PENDING)  # an Outcome
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
@@ -90,8 +91,8 @@ class SessionVerdict(Base):
     __tablename__ = "verdicts"
 
     session_id: Mapped[str] = mapped_column(ForeignKey("study_sessions.id"), primary_key=True)
-    status: Mapped[str] = mapped_column(String(16), index=True)
-    engine_status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)  # a Status
+    engine_status: Mapped[str] = mapped_column(String(16))  # a Status (never under_review)
     credited_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     result: Mapped[dict[str, Any]] = mapped_column(JSON)
     rules: Mapped[list[str]] = mapped_column(JSON, default=list)  # rule codes broken

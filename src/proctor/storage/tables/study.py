@@ -9,6 +9,7 @@ from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Inte
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from proctor.domain.model import SessionState
 from proctor.storage.db import Base, EventType, UTCDateTime, UUIDText, utcnow
 
 
@@ -24,7 +25,7 @@ class StudySession(Base):
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
     lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id"), index=True)
     client: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open | ended
+    status: Mapped[str] = mapped_column(String(16), default=SessionState.OPEN)  # a SessionState
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_scale"
-down_revision: str | Sequence[str] | None = "0005_county"
+down_revision: str | Sequence[str] | None = "0005_faces"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
