@@ -78,7 +78,9 @@ def _clone_learners(conn, inst: int, learner: int, n: int) -> None:  # type: ign
            f"FROM photos t {mine} {series} {join_l}", skip=())
     sid = "md5(t.session_id::text || ':' || n)"
     day = "((s.started_at AT TIME ZONE 'UTC')::date - date '2000-01-01')::bigint"
-    digest = f"md5({sid}::uuid::text || '/' || t.event_id)"
+    public = (f"(CASE WHEN left(t.event_id, 1) = '~' THEN {sid}::uuid::text || "
+              "substr(t.event_id, 2) ELSE t.event_id END)")
+    digest = f"md5({sid}::uuid::text || '/' || {public})"
     key = f"({day} << 48) | ('x' || substr({digest}, 1, 12))::bit(48)::bigint"
     _clone(conn, "events", {"event_key": key, "session_id": f"{sid}::uuid"},
            f"FROM events t JOIN study_sessions s ON s.id = t.session_id::text "
@@ -118,8 +120,7 @@ def run() -> Section:
         inst, learner, _course = _store_course(uow, policy, random.Random(40))
     with engine_for(PG_URL).begin() as conn:
         _clone_learners(conn, inst, learner, LEARNERS)
-    with engine_for(PG_URL).connect() as conn:
-        conn.execute(text("COMMIT"))
+    with engine_for(PG_URL).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE events"))
         rows, total, detail = _bytes(conn)
     load_s = time.perf_counter() - t0
