@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from proctor import evaluation_cli, evidence_cli
+from proctor import county_cli, evaluation_cli, evidence_cli
 from proctor.config import get_settings
 from proctor.portal import cli as portal_cli
 from proctor.simulation import cli as simulation_cli
@@ -26,6 +26,7 @@ app.add_typer(simulation_cli.app)
 app.add_typer(evaluation_cli.app)
 app.add_typer(evidence_cli.app, name="evidence")
 app.add_typer(portal_cli.app)
+app.add_typer(county_cli.app, name="county")
 
 ROLES = ("admin", "county_reviewer", "institution_staff", "auditor")
 

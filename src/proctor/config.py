@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     timestamp_tolerance_s: int = 300
     max_batch_events: int = 1000
     max_body_bytes: int = 1024 * 1024
+    session_token_ttl_s: int = Field(
+        default=900, ge=30, le=3600, description="lifetime of a browser session token (docs/sdk.md)")
     embedded_beat_s: float = Field(
         default=60.0, ge=0, description="without a broker: run beat's periodic work in the API "
         "process every this many seconds (0 = off)")
@@ -81,6 +83,12 @@ class Settings(BaseSettings):
     callback_max_attempts: int = 8
     callback_backoff_base_s: float = 30.0
     callback_timeout_s: float = 10.0
+
+    # the county's view (docs/county.md)
+    person_key: str | None = Field(
+        default=None, description="HMAC key that links learners across institutions by ID "
+        "number; unset = a key generated once and kept in var/person_key. Never change it "
+        "without `proctor county rehash`")
 
     shared_dir: Path = PROJECT_ROOT.parent / "shared"
 

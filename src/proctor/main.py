@@ -11,8 +11,18 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import text
 
 from proctor import __version__
-from proctor.api import errors
-from proctor.api.routes import challenges, faces, registry, sessions, verdicts
+from proctor.api import cors, errors
+from proctor.api.limits import BodyLimitMiddleware
+from proctor.api.routes import (
+    challenges,
+    county,
+    faces,
+    paperwork,
+    registry,
+    session_tokens,
+    sessions,
+    verdicts,
+)
 from proctor.config import Settings, get_settings
 from proctor.portal.app import create_portal_app
 from proctor.services import jobs
@@ -45,6 +55,23 @@ def _enqueue_evaluation(uow: UnitOfWork, session_ids: set[str], now: datetime) -
         uow.enqueue(jobs.EVALUATE_SESSION, sid, now.isoformat())
 
 
+def _body_limit(settings: Settings) -> Callable[[str], int]:
+    """Photo uploads may be a liveness burst; every other body is held to max_body_bytes."""
+    from proctor.api.uploads import MAX_UPLOAD_BODY
+
+    def limit_for(path: str) -> int:
+        if path.endswith(("/photo", "/face")):
+            return max(MAX_UPLOAD_BODY, settings.max_body_bytes)
+        return settings.max_body_bytes
+    return limit_for
+
+
+def _enqueue_county_checks(uow: UnitOfWork, session_ids: set[str], now: datetime) -> None:
+    """After the commit: the county's per-session check (services/county/checks.py)."""
+    for sid in sorted(session_ids):
+        uow.enqueue(jobs.COUNTY_CHECK_SESSION, sid, now.isoformat())
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     @contextlib.asynccontextmanager
@@ -68,14 +95,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.redis_url else DatabaseReplayGuard()
     )
     app.state.on_session_opened = [_draw_challenge_plan(settings)]
-    app.state.on_sessions_to_evaluate = [_enqueue_evaluation]
+    app.state.on_sessions_to_evaluate = [_enqueue_evaluation, _enqueue_county_checks]
     celery_module.configure(settings)
     errors.install(app)
+    app.add_middleware(BodyLimitMiddleware, limit_for=_body_limit(settings))
     app.include_router(registry.router)
     app.include_router(sessions.router)
     app.include_router(challenges.router)
     app.include_router(verdicts.router)
     app.include_router(faces.router)
+    app.include_router(paperwork.router)
+    # the browser's way in (docs/sdk.md): session tokens, CORS for registered origins, the demo
+    app.include_router(session_tokens.router)
+    cors.install(app)
+    app.include_router(county.router)
     app.mount("/portal", create_portal_app(app))
 
     @app.get("/healthz", tags=["operations"])

@@ -19,6 +19,9 @@ class Platform:
 
     key_id: str
     institution_id: int
+    # set when the caller is a learner's browser holding a session token (api/session_auth.py):
+    # it may reach this one study session and nothing else
+    session_id: str | None = None
 
 
 def authenticate(uow: UnitOfWork, guard: ReplayGuard, *, headers: dict[str, str],

@@ -9,9 +9,10 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from proctor.api import limits
 from proctor.api.auth import Platform, authenticate
 from proctor.config import Settings
-from proctor.domain.errors import MalformedRequest, PayloadTooLarge
+from proctor.domain.errors import PayloadTooLarge
 from proctor.storage.db import UnitOfWork
 
 
@@ -74,10 +75,6 @@ async def get_platform(request: Request, uow: UowDep, body: BodyDep) -> Platform
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
-def parse_json(body: bytes) -> Any:
-    import json
-
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedRequest(f"body is not valid JSON: {exc}") from None
+def parse_json(body: bytes, *, check_text: bool = True) -> Any:
+    """JSON as RFC 8259 defines it, bounded in depth, with storable text (api.limits)."""
+    return limits.parse_json(body, check_text=check_text)

@@ -5,7 +5,10 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from kombu.exceptions import OperationalError as KombuOperationalError
 from pydantic import ValidationError
+from redis.exceptions import RedisError
+from sqlalchemy.exc import DataError, OperationalError
 
 from proctor.domain.errors import ProctorError
 
@@ -33,7 +36,39 @@ def validation_error_body(errors: list) -> dict:
     }
 
 
+def _json(status: int, code: str, message: str, **headers: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status,
+                        headers=headers or None)
+
+
 def install(app: FastAPI) -> None:
+    """Handlers of the API app; a mounted app's unhandled errors reach them too (the portal)."""
+
+    @app.exception_handler(DataError)
+    async def _data(_: Request, exc: DataError) -> JSONResponse:
+        # a value the column cannot hold (an integer beyond BIGINT, text with NUL, ...)
+        return _json(400, "out_of_range", "a value is out of range for where it is stored: "
+                     f"{str(exc.orig).splitlines()[0] if exc.orig else 'refused'}")
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(_: Request, exc: OverflowError) -> JSONResponse:
+        return _json(400, "out_of_range", f"a number is out of range: {exc}")
+
+    @app.exception_handler(OperationalError)
+    async def _database_down(_: Request, exc: OperationalError) -> JSONResponse:
+        return _json(503, "unavailable", "the database is unavailable; retry later",
+                     **{"Retry-After": "5"})
+
+    @app.exception_handler(RedisError)
+    async def _redis_down(_: Request, exc: RedisError) -> JSONResponse:
+        return _json(503, "unavailable", "the replay store or broker is unavailable; retry later",
+                     **{"Retry-After": "5"})
+
+    @app.exception_handler(KombuOperationalError)
+    async def _broker_down(_: Request, exc: KombuOperationalError) -> JSONResponse:
+        return _json(503, "unavailable", "the task broker is unavailable; retry later",
+                     **{"Retry-After": "5"})
+
     @app.exception_handler(ProctorError)
     async def _domain(_: Request, exc: ProctorError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Standard-Webhooks"} if exc.status == 401 else None

@@ -109,7 +109,8 @@ def playback_seconds(events: Sequence[Event], policy: Policy) -> float:
 
 
 def aggregate_lesson(
-    lesson: Lesson, records: Sequence[SessionRecord], policy: Policy
+    lesson: Lesson, records: Sequence[SessionRecord], policy: Policy,
+    superseded: frozenset[str] = frozenset(),
 ) -> LessonResult:
     """A lesson's status from its sessions' verdicts.
 
@@ -119,13 +120,14 @@ def aggregate_lesson(
     - ``pending`` when pending sessions would complete it;
     - ``incomplete`` otherwise.
     Credited seconds count only valid sessions' coverage; class hours are credited whole,
-    only to a valid lesson.
+    only to a valid lesson. ``superseded``: invalid sittings made up (补学, domain/makeup.py):
+    kept as evidence in the result, they no longer taint the lesson.
     """
     need_s = policy.completion_coverage * lesson.duration_s
     need_photos = math.ceil(lesson.class_hours - 1e-9)
     ordered = sorted(records, key=lambda r: (r.started_at, r.session_id))
     invalid_rules = sorted({v.rule for r in ordered if r.verdict.status == Status.INVALID
-                            for v in r.verdict.violations})
+                            and r.session_id not in superseded for v in r.verdict.violations})
     firm: list[Interval] = []
     maybe: list[Interval] = []
     firm_photos = maybe_photos = 0
@@ -167,6 +169,7 @@ def aggregate_lesson(
         photos_kept=firm_photos,
         completed_at=completed_at,
         reasons=tuple(reasons),
+        superseded=tuple(r.session_id for r in ordered if r.session_id in superseded),
     )
 
 

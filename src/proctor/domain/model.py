@@ -242,6 +242,7 @@ class LessonResult:
     photos_kept: int
     completed_at: float | None
     reasons: tuple[str, ...] = ()
+    superseded: tuple[str, ...] = ()  # invalid sittings made up (补学), kept as evidence
 
     def to_dict(self) -> JSON:
         return {
@@ -253,6 +254,7 @@ class LessonResult:
             "photos_kept": self.photos_kept,
             "completed_at": self.completed_at,
             "reasons": list(self.reasons),
+            "superseded": list(self.superseded),
         }
 
 

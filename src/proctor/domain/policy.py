@@ -46,6 +46,7 @@ class Policy:
     late_telemetry_s: float = _in("clock")
     late_playback_tolerance_s: float = _in("clock")
     idle_timeout_s: float = _in("clock")
+    max_event_age_s: float = _in("clock")
 
     # MULTI_WINDOW
     hidden_tolerance_s: float = _in("focus")
@@ -79,9 +80,26 @@ class Policy:
     # LESSON_ORDER and aggregation
     enforce_lesson_order: bool = _in("lesson")
     invalid_session_taints_lesson: bool = _in("lesson")
+    makeup: str = _in("lesson")  # 补学: after_leave | always | never (domain/makeup.py)
+
+    # class rules at registration (docs/paperwork.md)
+    max_class_size: int = _in("class")
+    practical_min_hours: float = _in("class")
+
+    # satisfaction gate
+    satisfaction_min_rate: float = _in("satisfaction")
+    rectification_months: int = _in("satisfaction")
+    satisfaction_min_responses: int = _in("satisfaction")
+
+    # subsidy roster public notice (公示)
+    notice_working_days: int = _in("notice")
+    review_working_days: int = _in("notice")
 
 
 _PHOTO_OUTCOMES = PHOTO_VERDICTS
+MAKEUP_MODES = ("after_leave", "always", "never")
+# Tables other loaders own and validate (domain/county/policy.py reads [county]).
+EXTENSION_TABLES = frozenset({"county"})
 _PHASH_BITS = 64
 
 
@@ -104,7 +122,7 @@ def policy_from_mapping(raw: dict[str, Any], *, source: str = "<mapping>") -> Po
     for f in fields(Policy):
         expected.setdefault(f.metadata["section"], {})[f.name] = f.type
     problems: list[str] = []
-    for section in raw.keys() - expected.keys():
+    for section in raw.keys() - expected.keys() - EXTENSION_TABLES:
         problems.append(f"unknown table [{section}]")
     values: dict[str, Any] = {}
     for section, keys in expected.items():
@@ -172,6 +190,14 @@ def _check_ranges(v: dict[str, Any]) -> list[str]:
             problems.append(f"{name} must be in 0..{_PHASH_BITS} (bits of the pHash)")
     if v["near_duplicate_hamming"] > v["replay_candidate_hamming"]:
         problems.append("near_duplicate_hamming must not exceed replay_candidate_hamming")
+    if v["makeup"] not in MAKEUP_MODES:
+        problems.append(f"makeup must be one of {', '.join(MAKEUP_MODES)}")
+    if not 0 < v["satisfaction_min_rate"] <= 1:
+        problems.append("satisfaction_min_rate must be in (0, 1]")
+    for name in ("max_class_size", "notice_working_days", "review_working_days",
+                 "rectification_months", "satisfaction_min_responses"):
+        if v[name] < 1:
+            problems.append(f"{name} must be at least 1")
     unknown = set(v["fatal_photo_outcomes"]) - _PHOTO_OUTCOMES
     if unknown:
         problems.append(f"fatal_photo_outcomes has unknown outcomes {sorted(unknown)}")

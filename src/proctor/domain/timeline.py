@@ -3,6 +3,9 @@
 What it absorbs (honest noise), so that no rule has to:
 - duplicates and reordering: events are keyed by ``seq`` (first arrival wins) and walked in
   ``seq`` order; gaps in ``seq`` (lost events) are fine;
+- absurd client times: no event is placed more than the policy's ``max_event_age_s`` before
+  the server received it (the offset already keeps it from being after), so the timeline spans
+  at most what the server saw plus that age, whatever the client claims;
 - constant client clock skew: client times are shifted onto the server clock by the smallest
   observed ``server_ts - client_ts`` (the least-delayed event), which keeps the client's precise
   spacing between events while anchoring it to a clock the learner does not control;
@@ -100,6 +103,7 @@ def build_timeline(
     max_rate = policy.max_rate
     fast_rate = max_rate + policy.rate_tolerance
     late_s = policy.late_telemetry_s
+    max_age = policy.max_event_age_s
     throttle_s = policy.throttled_heartbeat_gap_s
     resume_slack = policy.drift_tolerance_s
 
@@ -134,6 +138,8 @@ def build_timeline(
 
     for e in evs:
         t = e.client_ts + offset
+        if e.server_ts - t > max_age:  # a claimed century costs nothing: bounded by receipt
+            t = e.server_ts - max_age
         if first_t is None:
             first_t = t_prev = t
         elif t < t_prev:  # client clock stepped back: never let time run backwards

@@ -11,10 +11,10 @@ from typing import Any
 from markupsafe import Markup
 
 from proctor.config import Settings
-from proctor.domain.errors import NotFound
+from proctor.domain.errors import MalformedRequest, NotFound
 from proctor.domain.policy import Policy
-from proctor.domain.timeline import clock_offset
-from proctor.portal import timeline_builder as tb
+from proctor.domain.timeline import build_timeline
+from proctor.portal.engine_view import player_view
 from proctor.portal.templating import DISPLAY_TZ
 from proctor.portal.timeline import (
     ChallengeMark,
@@ -116,6 +116,8 @@ def dashboard(v: Viewer) -> dict[str, Any]:
 # --- queue and the flagged export --------------------------------------------------------------
 
 def _int(value: str) -> int | None:
+    if value.isdigit() and len(value) > 9:  # beyond any id column: a 400, not a 500
+        raise MalformedRequest(f"{value[:20]}… is too large a number")
     return int(value) if value.isdigit() else None
 
 
@@ -217,7 +219,8 @@ def _evidence_items(v: Viewer, evidence: list[dict[str, Any]], t0: float
     return items
 
 
-def session_page(v: Viewer, session_id: str) -> dict[str, Any]:
+def session_page(v: Viewer, session_id: str, params: dict[str, str] | None = None
+                 ) -> dict[str, Any]:
     s = v.uow.session
     study = repo.study_session(s, v.scope.covers, session_id)
     if study is None:
@@ -229,13 +232,8 @@ def session_page(v: Viewer, session_id: str) -> dict[str, Any]:
     assert learner and inst and course and lesson
     verdict = ev_repo.verdict_of(s, session_id)
     events = [domain_event(e) for e in study_repo.events_of(s, session_id)]
-    offset = clock_offset(events)
     t0 = study.started_at.timestamp()
-    track = [tb.TelemetryEvent(t=max(0.0, e.client_ts + offset - t0), type=e.type,
-                               position=e.position, from_position=e.from_pos,
-                               to_position=e.to_pos, rate=e.rate, visible=e.visible,
-                               focused=e.focused, state=e.state, seq=e.seq) for e in events]
-    points, seeks = tb.player_track(track)
+    points, seeks = player_view(build_timeline(events, v.policy), t0)
     challenges = ev_repo.challenges_of(s, session_id)
     kinds = {c.id: c.kind for c in challenges}
     photos = ev_repo.photos_of(s, session_id)

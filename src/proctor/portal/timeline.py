@@ -50,6 +50,7 @@ class SeekMark:
     t: float
     from_position: float
     to_position: float
+    inferred: bool = False  # no seek event: the engine saw the play head jump
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,8 +240,9 @@ def _draw_seeks(g: ET.Element, c: _Canvas, seeks: Iterable[SeekMark], prefix: st
     for seek in seeks:
         forward = seek.to_position > seek.from_position
         jump = seek.to_position - seek.from_position
+        what = "推断的跳转（无拖动事件）" if seek.inferred else "拖动进度"
         title = (
-            f"拖动进度 {mmss(seek.t)}：视频 {mmss(seek.from_position)} → "
+            f"{what} {mmss(seek.t)}：视频 {mmss(seek.from_position)} → "
             f"{mmss(seek.to_position)}（{'向前' if forward else '向后'} {mmss(abs(jump))}）"
         )
         x = _r(c.x(seek.t))
@@ -256,7 +258,7 @@ def _draw_seeks(g: ET.Element, c: _Canvas, seeks: Iterable[SeekMark], prefix: st
             stroke_width="2",
             stroke_dasharray="4 3",
             marker_end=f"url(#{prefix}-arrow-{'fwd' if forward else 'back'})",
-            class_="tl-seek",
+            class_="tl-seek tl-seek-inferred" if seek.inferred else "tl-seek",
         )
 
 

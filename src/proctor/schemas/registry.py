@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -98,13 +99,22 @@ class EnrolmentOut(BaseModel):
     last_exam_date: date | None
 
 
+# an origin as browsers send it: scheme, host, optional port; no path, no trailing slash
+Origin = Annotated[str, Field(max_length=300, pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")]
+
+
 class InstitutionSettingsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     callback_url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://\S+$")
+    allowed_origins: list[Origin] | None = Field(
+        default=None, max_length=50,
+        description="origins (scheme://host[:port]) whose pages may call the browser endpoints "
+        "with a session token (CORS); omitted = unchanged, [] = none")
 
 
 class InstitutionOut(BaseModel):
     name: str
     county_code: str
     callback_url: str | None
+    allowed_origins: list[str] = Field(default_factory=list)

@@ -42,6 +42,10 @@ class SessionOut(BaseModel):
         "liveness check is due at once)"
     )
     challenge_url: str
+    session_token: str | None = Field(
+        default=None, description="for the learner's browser (docs/sdk.md): a short-lived token "
+        "that reaches this session only; returned when the session is opened")
+    session_token_expires_at: datetime | None = None
 
 
 class _EventBase(BaseModel):

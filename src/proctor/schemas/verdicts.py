@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from proctor.domain.model import Status
+from proctor.schemas.paperwork import LeaveOut
 
 
 class ChallengeOut(BaseModel):
@@ -19,6 +20,8 @@ class ChallengeOut(BaseModel):
     action: str | None = Field(default=None, description="liveness: blink, turn_left, turn_right, "
                                "open_mouth")
     frames: list[int] | None = Field(default=None, description="liveness: min and max frames")
+    frame_interval_ms: int | None = Field(
+        default=None, description="liveness: the spacing of the burst's frames the client should use")
     answer_url: str
 
 
@@ -62,6 +65,9 @@ class LessonStatusOut(BaseModel):
     credited_class_hours: float
     photos_kept: int
     reasons: list[str]
+    superseded_sessions: list[str] = Field(
+        default=[], description="invalid sittings made up (补学): kept as evidence, no longer tainting")
+    leaves: list[LeaveOut] = Field(default=[], description="leaves (请假) recorded for the lesson")
 
 
 class ReasonOut(BaseModel):

@@ -93,19 +93,29 @@ def verdict_changed(uow: UnitOfWork, *, session_id: str, previous_status: str | 
                          "status": verdict.status, "previous_status": previous_status,
                          "reviewed": verdict.reviewed, "rules": list(verdict.rules or []),
                          "policy_version": verdict.policy_version})]
-    st = standing(s, learner=learner, course=course, policy=policy, settings=settings,
+    out.extend(eligibility_changed(uow, inst=inst, learner=learner, course=course,
+                                   settings=settings, policy=policy, now=now))
+    s.flush()
+    return out
+
+
+def eligibility_changed(uow: UnitOfWork, *, inst: Institution, learner: Learner, course: Course,
+                        settings: Settings, policy: Policy, now: datetime) -> list[Callback]:
+    """Owe the platform an eligibility callback if the learner's exam eligibility flipped."""
+    if not inst.callback_url:
+        return []
+    st = standing(uow.session, learner=learner, course=course, policy=policy, settings=settings,
                   today=now.date())
     subject = f"enrolment:{learner.ext_id}/{course.ext_id}"
     eligible = st.eligibility.eligible
-    if eligible != _last_eligibility(uow, subject):
-        out.append(_outbox(uow, inst, kind=ELIGIBILITY_CHANGED, subject=subject, now=now, data={
-            "learner_id": learner.ext_id, "course_id": course.ext_id, "exam_eligible": eligible,
-            "credited_class_hours": float(st.eligibility.credited_class_hours),
-            "required_class_hours": float(st.eligibility.required_class_hours),
-            "reasons": [r.as_dict() for r in st.eligibility.reasons],
-            "next_exam_window": st.eligibility.next_exam_window.as_dict()}))
-    s.flush()
-    return out
+    if eligible == _last_eligibility(uow, subject):
+        return []
+    return [_outbox(uow, inst, kind=ELIGIBILITY_CHANGED, subject=subject, now=now, data={
+        "learner_id": learner.ext_id, "course_id": course.ext_id, "exam_eligible": eligible,
+        "credited_class_hours": float(st.eligibility.credited_class_hours),
+        "required_class_hours": float(st.eligibility.required_class_hours),
+        "reasons": [r.as_dict() for r in st.eligibility.reasons],
+        "next_exam_window": st.eligibility.next_exam_window.as_dict()})]
 
 
 # --- delivery ----------------------------------------------------------------------------

@@ -30,6 +30,9 @@ LIVENESS_ACTIONS = {
 }
 PHOTO_PROMPT = "请正对摄像头，系统将随机抓拍一张照片 (look at the camera: a photo will be taken)"
 LIVENESS_FRAMES = (5, 10)  # a liveness answer is a burst of this many frames
+# the spacing asked of a burst: 10 frames span 1.35 s, and a blink (eyes shut ~150-300 ms) falls
+# on at least one frame
+LIVENESS_FRAME_INTERVAL_MS = 150
 
 
 def plan_to_json(plan: ChallengePlan) -> dict[str, Any]:

@@ -14,6 +14,9 @@ PURGE_RECEIPTS = "proctor.maintenance.purge_receipts"  # (now_iso)
 PURGE_PHOTOS = "proctor.evidence.purge"                # (now_iso)
 ENROL_FACE = "proctor.vision.enrol_face"               # (enrolment_id, now_iso)
 VERIFY_CHALLENGE = "proctor.vision.verify_challenge"   # (challenge_id, now_iso)
+COUNTY_CHECK_SESSION = "proctor.county.check_session"  # (session_id, now_iso)
+COUNTY_CHECK_DAYS = "proctor.county.check_days"        # (now_iso)
 
 ALL = (EVALUATE_SESSION, EVALUATE_IDLE_SESSIONS, DELIVER_CALLBACK, SWEEP_CALLBACKS,
-       PURGE_RECEIPTS, PURGE_PHOTOS, ENROL_FACE, VERIFY_CHALLENGE)
+       PURGE_RECEIPTS, PURGE_PHOTOS, ENROL_FACE, VERIFY_CHALLENGE, COUNTY_CHECK_SESSION,
+       COUNTY_CHECK_DAYS)

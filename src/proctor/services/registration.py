@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from proctor.domain.county.person import person_hash
 from proctor.domain.errors import Conflict, InvalidInput, NotFound
 from proctor.domain.ids import InvalidIdNumber, is_county_code, parse_resident_id
 from proctor.schemas.registry import CourseIn, EnrolmentIn, LearnerIn
@@ -105,7 +107,9 @@ def upsert_course(uow: UnitOfWork, *, institution_id: int, ext_id: str, data: Co
 
 
 def upsert_learner(uow: UnitOfWork, *, institution_id: int, ext_id: str, data: LearnerIn,
-                   today: date) -> Learner:
+                   today: date, person_key: bytes | None = None) -> Learner:
+    """Create or update a learner; with ``person_key`` the learner is linked to the person
+    across institutions (learners.id_hash, see domain/county/person.py)."""
     try:
         resident = parse_resident_id(data.id_number, today=today)
     except InvalidIdNumber as exc:
@@ -122,6 +126,8 @@ def upsert_learner(uow: UnitOfWork, *, institution_id: int, ext_id: str, data: L
         raise Conflict("id_number cannot change once the learner has study sessions",
                        field="id_number")
     learner.real_name, learner.id_number, learner.phone = data.real_name, resident.number, data.phone
+    if person_key:
+        learner.id_hash = person_hash(resident.number, person_key)
     s.flush()
     return learner
 
@@ -139,11 +145,18 @@ def registered_learner_and_course(s: Session, *, institution_id: int, learner_ex
 
 
 def upsert_enrolment(uow: UnitOfWork, *, institution_id: int, learner_ext: str, course_ext: str,
-                     data: EnrolmentIn) -> tuple[Enrolment, Learner, Course]:
+                     data: EnrolmentIn,
+                     new_class_check: Callable[[Learner, date], None] | None = None,
+                     ) -> tuple[Enrolment, Learner, Course]:
+    """Create or update an enrolment. ``new_class_check`` (the county's one-month rule) runs
+    when the enrolment is new or its class start moves, and raises to refuse it."""
     s = uow.session
     learner, course = registered_learner_and_course(s, institution_id=institution_id,
                                                     learner_ext=learner_ext, course_ext=course_ext)
     enrolment = repo.enrolment(s, learner.id, course.id)
+    if new_class_check is not None and (enrolment is None
+                                        or enrolment.start_date != data.start_date):
+        new_class_check(learner, data.start_date)
     if enrolment is None:
         enrolment = Enrolment(learner_id=learner.id, course_id=course.id)
         s.add(enrolment)

@@ -26,6 +26,7 @@ from proctor.domain.model import LessonResult, LessonVerdict, Status
 from proctor.domain.policy import Policy
 from proctor.services.evaluation import lesson_results
 from proctor.services.registration import registered_learner_and_course
+from proctor.storage.repositories import county as county_repo
 from proctor.storage.repositories import evidence as ev_repo
 from proctor.storage.repositories import registry as reg_repo
 from proctor.storage.tables import Course, Enrolment, Learner, Lesson
@@ -69,10 +70,15 @@ def _state(result: LessonResult, studied: bool, under_review: bool) -> LessonSta
 
 
 def last_exam_on(s: Session, learner: Learner) -> date | None:
-    """The learner's last offline exam in any course at any institution (by ID number)."""
-    return s.scalar(select(func.max(Enrolment.last_exam_date))
-                    .join(Learner, Learner.id == Enrolment.learner_id)
-                    .where(Learner.id_number == learner.id_number))
+    """The learner's last offline exam in any course at any institution: the county's recorded
+    exams (by person key) first; a platform's own `last_exam_date` can only make it later
+    (stricter), never lift the rule."""
+    typed = s.scalar(select(func.max(Enrolment.last_exam_date))
+                     .join(Learner, Learner.id == Enrolment.learner_id)
+                     .where(Learner.id_number == learner.id_number))
+    recorded = county_repo.last_sat_exam_on(s, learner.id_hash) if learner.id_hash else None
+    known = [d for d in (typed, recorded) if d is not None]
+    return max(known) if known else None
 
 
 def standing(s: Session, *, learner: Learner, course: Course, policy: Policy, settings: Settings,
@@ -86,9 +92,13 @@ def standing(s: Session, *, learner: Learner, course: Course, policy: Policy, se
     sessions = ev_repo.sessions_of_learner(s, learner.id, course_id=course.id)
     verdicts = ev_repo.verdicts_for(s, [x.id for x in sessions])
     studied = {x.lesson_id for x in sessions}
+    # A confirmed county case (services/county/cases.py) makes its sessions invalid.
+    confirmed = county_repo.confirmed_session_ids(s, [x.id for x in sessions])
+    voided = {x.lesson_id for x in sessions if x.id in confirmed}
     reviewing = {x.lesson_id for x in sessions
                  if verdicts.get(x.id) is not None and verdicts[x.id].status == Status.UNDER_REVIEW}
     rows = [LessonStanding(x, results[x.ext_id],
+                           LessonState.INVALID if x.id in voided else
                            _state(results[x.ext_id], x.id in studied, x.id in reviewing))
             for x in lessons]
     record = LearnerRecord(

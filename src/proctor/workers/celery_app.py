@@ -15,7 +15,8 @@ from proctor.config import Settings, get_settings
 from proctor.workers.schedule import celery_beat_schedule
 
 celery_app = Celery("proctor", include=["proctor.workers.tasks", "proctor.workers.vision_tasks",
-                                         "proctor.workers.callback_tasks"])
+                                         "proctor.workers.callback_tasks",
+                                         "proctor.workers.county_tasks"])
 _current: dict[str, Settings] = {}
 
 

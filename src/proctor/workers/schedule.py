@@ -31,6 +31,8 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("purge-webhook-receipts", jobs.PURGE_RECEIPTS, 600.0, takes_now=False),
     # delete photo files past settings.photo_retention_days (the records are kept)
     Periodic("purge-old-photos", jobs.PURGE_PHOTOS, 86400.0),
+    # the county's cross-institution rules over today's and yesterday's facts
+    Periodic("county-check-days", jobs.COUNTY_CHECK_DAYS, 3600.0),
 )
 
 

@@ -13,7 +13,11 @@ from sqlalchemy.exc import OperationalError
 from proctor.services import jobs
 from proctor.storage.db import utcnow
 from proctor.storage.replay import purge_receipts
-from proctor.workers import callback_tasks, vision_tasks  # noqa: F401  (registers their tasks)
+from proctor.workers import (  # noqa: F401  (registers their tasks)
+    callback_tasks,
+    county_tasks,
+    vision_tasks,
+)
 from proctor.workers.celery_app import celery_app
 from proctor.workers.dispatch import task_settings, task_uow
 

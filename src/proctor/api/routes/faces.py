@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 
 from proctor.api.deps import NowDep, PlatformDep, SettingsDep, UowDep
 from proctor.api.routes._util import ExtIdPath
+from proctor.api.session_auth import SessionCallerDep, UploadSessionCallerDep, require_challenge
 from proctor.api.uploads import UploadBodyDep, UploadPlatformDep, image_parts
 from proctor.config import Settings
 from proctor.domain.errors import MalformedRequest, NotFound
@@ -103,9 +104,10 @@ def get_face(learner_id: ExtIdPath, platform: PlatformDep, uow: UowDep) -> FaceS
              response_model=ChallengePhotosOut,
              responses={202: {"model": ChallengeProcessingOut}, 410: {"description": "expired"}})
 def post_photo(challenge_id: str, request: Request, body: UploadBodyDep,
-               platform: UploadPlatformDep, uow: UowDep, settings: SettingsDep,
+               platform: UploadSessionCallerDep, uow: UowDep, settings: SettingsDep,
                now: NowDep) -> Any:
     """Answer a `photo` challenge (one `image`) or a `liveness` one (a burst of `image` parts)."""
+    require_challenge(uow, platform, challenge_id)
     images = image_parts(body, request.headers.get("content-type"))
     received = photos.receive_photos(uow, institution_id=platform.institution_id,
                                      challenge_id=challenge_id, images=images,
@@ -128,8 +130,9 @@ def post_photo(challenge_id: str, request: Request, body: UploadBodyDep,
 
 
 @router.get("/challenges/{challenge_id}", response_model=ChallengePhotosOut)
-def get_challenge_photos(challenge_id: str, platform: PlatformDep, uow: UowDep) -> Any:
+def get_challenge_photos(challenge_id: str, platform: SessionCallerDep, uow: UowDep) -> Any:
     """A challenge's state and the outcome of each photo sent for it."""
+    require_challenge(uow, platform, challenge_id)
     c = ev_repo.challenge_of(uow.session, platform.institution_id, challenge_id)
     if c is None:
         raise NotFound(f"unknown challenge {challenge_id!r}", field="challenge_id")

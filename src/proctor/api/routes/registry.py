@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from proctor.api.deps import BodyDep, PlatformDep, UowDep
+from proctor.api.deps import BodyDep, PlatformDep, SettingsDep, UowDep
 from proctor.api.routes._util import ExtIdPath, parse_model
 from proctor.domain.errors import NotFound
 from proctor.domain.ids import mask_id_number
@@ -23,6 +23,10 @@ from proctor.schemas.registry import (
     LessonOut,
 )
 from proctor.services import registration
+from proctor.services.county import exams as county_exams
+from proctor.services.county.keys import person_key
+from proctor.services.county.persons import person_of
+from proctor.services.standing import eligibility_rules
 from proctor.storage.repositories import registry as repo
 from proctor.storage.tables import Course, Institution, Learner
 
@@ -65,11 +69,13 @@ def get_course(course_id: ExtIdPath, platform: PlatformDep, uow: UowDep) -> Cour
 
 
 @router.put("/learners/{learner_id}", response_model=LearnerOut)
-def put_learner(learner_id: ExtIdPath, body: BodyDep, platform: PlatformDep, uow: UowDep) -> LearnerOut:
+def put_learner(learner_id: ExtIdPath, body: BodyDep, platform: PlatformDep, uow: UowDep,
+                settings: SettingsDep) -> LearnerOut:
     """Register a real-name learner; the ID number is checked against GB 11643 and masked on output."""
     data = parse_model(body, LearnerIn)
     learner = registration.upsert_learner(uow, institution_id=platform.institution_id,
-                                          ext_id=learner_id, data=data, today=date.today())
+                                          ext_id=learner_id, data=data, today=date.today(),
+                                          person_key=person_key(settings))
     return _learner_out(learner)
 
 
@@ -84,12 +90,19 @@ def get_learner(learner_id: ExtIdPath, platform: PlatformDep, uow: UowDep) -> Le
 
 @router.put("/enrolments/{learner_id}/{course_id}", response_model=EnrolmentOut)
 def put_enrolment(learner_id: ExtIdPath, course_id: ExtIdPath, body: BodyDep, platform: PlatformDep,
-                  uow: UowDep) -> EnrolmentOut:
-    """Enrol a learner in a course (class batch 开班批次 and its start date)."""
+                  uow: UowDep, settings: SettingsDep) -> EnrolmentOut:
+    """Enrol a learner in a course (class batch 开班批次 and its start date); 409 `not_eligible`
+    when the county's recorded exams forbid a new subsidised class yet (the one-month rule)."""
     data = parse_model(body, EnrolmentIn)
+    cooldown = eligibility_rules(settings).cooldown_months
+
+    def one_month_rule(learner: Learner, start_on: date) -> None:
+        county_exams.check_new_class(uow.session, person=person_of(learner, settings),
+                                     class_start_on=start_on, cooldown_months=cooldown)
+
     enrolment, learner, course = registration.upsert_enrolment(
         uow, institution_id=platform.institution_id, learner_ext=learner_id, course_ext=course_id,
-        data=data)
+        data=data, new_class_check=one_month_rule)
     return EnrolmentOut(learner_id=learner.ext_id, course_id=course.ext_id,
                         class_batch=enrolment.class_batch, start_date=enrolment.start_date,
                         practical_hours=enrolment.practical_hours,
@@ -101,14 +114,24 @@ async def get_institution(platform: PlatformDep, uow: UowDep) -> InstitutionOut:
     """The institution this key belongs to."""
     inst = await run_in_threadpool(uow.session.get, Institution, platform.institution_id)
     assert inst is not None
-    return InstitutionOut(name=inst.name, county_code=inst.county_code, callback_url=inst.callback_url)
+    return _institution_out(inst)
+
+
+def _institution_out(inst: Institution) -> InstitutionOut:
+    return InstitutionOut(name=inst.name, county_code=inst.county_code, callback_url=inst.callback_url,
+                          allowed_origins=list(inst.allowed_origins or []))
 
 
 @router.put("/institution", response_model=InstitutionOut)
-def put_institution(body: BodyDep, platform: PlatformDep, uow: UowDep) -> InstitutionOut:
-    """Register the URL that receives signed verdict callbacks (CONTRACT §4)."""
+def put_institution(request: Request, body: BodyDep, platform: PlatformDep,
+                    uow: UowDep) -> InstitutionOut:
+    """Register the URL that receives signed verdict callbacks (CONTRACT §4) and the origins
+    whose pages may call the browser endpoints with a session token (docs/sdk.md)."""
     data = parse_model(body, InstitutionSettingsIn)
     inst = uow.session.get(Institution, platform.institution_id)
     assert inst is not None
     inst.callback_url = data.callback_url
-    return InstitutionOut(name=inst.name, county_code=inst.county_code, callback_url=inst.callback_url)
+    if "allowed_origins" in data.model_fields_set:  # omitted: unchanged
+        inst.allowed_origins = sorted(set(data.allowed_origins or []))
+        uow.after_commit(request.app.state.browser_origins.forget)
+    return _institution_out(inst)

@@ -9,9 +9,15 @@ from fastapi.responses import JSONResponse
 
 from proctor.api.deps import BodyDep, NowDep, PlatformDep, SettingsDep, UowDep, parse_json
 from proctor.api.routes._util import parse_model
+from proctor.api.session_auth import (
+    SessionCallerDep,
+    SessionReaderDep,
+    require_own_events,
+    require_session,
+)
 from proctor.domain.errors import NotFound
 from proctor.schemas.telemetry import IngestOut, SessionIn, SessionOut
-from proctor.services import study_sessions
+from proctor.services import session_tokens, study_sessions
 from proctor.services.ingest import ingest_events
 from proctor.storage.repositories import study as study_repo
 from proctor.storage.tables import Course, Learner, Lesson, StudySession
@@ -31,19 +37,26 @@ def session_out(request: Request, study: StudySession, learner: Learner, course:
 
 @router.post("/sessions", status_code=201, response_model=SessionOut)
 def post_session(request: Request, body: BodyDep, platform: PlatformDep, uow: UowDep,
-                 now: NowDep) -> SessionOut:
-    """Open a study session; the first challenge (a liveness check) is due at once."""
+                 settings: SettingsDep, now: NowDep) -> SessionOut:
+    """Open a study session; the first challenge (a liveness check) is due at once. The answer
+    carries a session token for the learner's browser (docs/sdk.md)."""
     data = parse_model(body, SessionIn)
     study, learner, course, lesson = study_sessions.open_session(
         uow, institution_id=platform.institution_id, data=data, now=now)
     for hook in getattr(request.app.state, "on_session_opened", []):
         hook(uow, study)
-    return session_out(request, study, learner, course, lesson)
+    out = session_out(request, study, learner, course, lesson)
+    token = session_tokens.mint(uow, key_id=platform.key_id, study=study, now=now,
+                                ttl_s=settings.session_token_ttl_s)
+    out.session_token, out.session_token_expires_at = token.token, token.expires_at
+    return out
 
 
 @router.get("/sessions/{session_id}", response_model=SessionOut)
-def get_session(request: Request, session_id: str, platform: PlatformDep, uow: UowDep) -> SessionOut:
+def get_session(request: Request, session_id: str, platform: SessionReaderDep,
+                uow: UowDep) -> SessionOut:
     """One study session of this institution."""
+    require_session(platform, session_id)
     study = study_repo.session_of(uow.session, platform.institution_id, session_id)
     if study is None:
         raise NotFound(f"unknown session {session_id!r}", field="session_id")
@@ -75,10 +88,12 @@ def get_session_events(session_id: str, platform: PlatformDep, uow: UowDep) -> d
 @router.post("/events", response_model=IngestOut,
              responses={207: {"model": IngestOut, "description": "some events were rejected"},
                         422: {"model": IngestOut, "description": "every event was rejected"}})
-def post_events(request: Request, body: BodyDep, platform: PlatformDep, uow: UowDep,
+def post_events(request: Request, body: BodyDep, platform: SessionCallerDep, uow: UowDep,
                 settings: SettingsDep, now: NowDep) -> Any:
     """Append a batch of up to 1000 events; each is accepted, a duplicate, or rejected with a reason."""
-    result = ingest_events(uow, institution_id=platform.institution_id, body=parse_json(body),
+    data = parse_json(body)
+    require_own_events(platform, data)
+    result = ingest_events(uow, institution_id=platform.institution_id, body=data,
                            received_at=now, max_events=settings.max_batch_events)
     for hook in getattr(request.app.state, "on_sessions_to_evaluate", []):
         hook(uow, result.sessions_to_evaluate, now)

@@ -8,9 +8,11 @@ from fastapi import APIRouter
 
 from proctor.api.deps import NowDep, PlatformDep, SettingsDep, UowDep
 from proctor.api.routes._util import ExtIdPath
+from proctor.api.session_auth import SessionReaderDep, require_session
 from proctor.domain.errors import NotFound
 from proctor.domain.model import Status
 from proctor.domain.review import overturned_credit
+from proctor.schemas.paperwork import LeaveOut
 from proctor.schemas.verdicts import (
     EnrolmentStatusOut,
     ExamWindowOut,
@@ -19,6 +21,7 @@ from proctor.schemas.verdicts import (
     VerdictOut,
     ViolationOut,
 )
+from proctor.services import makeup
 from proctor.services.evaluation import verdict_from_dict
 from proctor.services.policies import policy_for
 from proctor.services.standing import standing_by_ids
@@ -33,8 +36,10 @@ def _at(t: float) -> datetime:
 
 
 @router.get("/sessions/{session_id}/verdict", response_model=VerdictOut)
-def get_verdict(session_id: str, platform: PlatformDep, uow: UowDep, settings: SettingsDep) -> VerdictOut:
+def get_verdict(session_id: str, platform: SessionReaderDep, uow: UowDep,
+                settings: SettingsDep) -> VerdictOut:
     """The verdict on a study session, with each violation's evidence and the policy version."""
+    require_session(platform, session_id)
     if study_repo.session_of(uow.session, platform.institution_id, session_id) is None:
         raise NotFound(f"unknown session {session_id!r}", field="session_id")
     row = ev_repo.verdict_of(uow.session, session_id)
@@ -65,12 +70,20 @@ def get_enrolment_status(learner_id: ExtIdPath, course_id: ExtIdPath, platform: 
     st = standing_by_ids(uow.session, institution_id=platform.institution_id, learner_ext=learner_id,
                          course_ext=course_id, policy=policy, settings=settings, today=now.date())
     elig = st.eligibility
+    leaves: dict[int, list[LeaveOut]] = {}
+    for leave in makeup.leaves_of(uow.session, learner_id=st.learner.id, course_id=st.course.id):
+        lesson = next(x.lesson for x in st.lessons if x.lesson.id == leave.lesson_id)
+        leaves.setdefault(leave.lesson_id, []).append(LeaveOut(
+            id=leave.id, lesson_id=lesson.ext_id, reason=leave.reason,
+            recorded_by=leave.recorded_by, recorded_at=leave.recorded_at))
     return EnrolmentStatusOut(
         learner_id=learner_id, course_id=course_id,
         lessons=[LessonStatusOut(lesson_id=x.lesson.ext_id, seq=x.lesson.seq, status=x.state.value,
                                  credited_seconds=round(x.result.credited_seconds, 3),
                                  credited_class_hours=x.result.credited_class_hours,
-                                 photos_kept=x.result.photos_kept, reasons=list(x.result.reasons))
+                                 photos_kept=x.result.photos_kept, reasons=list(x.result.reasons),
+                                 superseded_sessions=list(x.result.superseded),
+                                 leaves=leaves.get(x.lesson.id, []))
                  for x in st.lessons],
         credited_class_hours=float(elig.credited_class_hours),
         required_class_hours=float(elig.required_class_hours),

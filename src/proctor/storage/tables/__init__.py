@@ -1,7 +1,24 @@
 """ORM tables. Importing this package registers every table on Base.metadata."""
 
+from proctor.storage.tables.county import (
+    AssessorKey,
+    CountyCase,
+    CountyCaseInstitution,
+    CountyCaseSession,
+    CountyExam,
+    CountySessionFact,
+)
 from proctor.storage.tables.evidence import Challenge, FaceTemplate, Photo, SessionVerdict
 from proctor.storage.tables.faces import FaceEnrolment
+from proctor.storage.tables.paperwork import (
+    Leave,
+    Notice,
+    Objection,
+    Rectification,
+    Report,
+    SurveyResponse,
+    TrainingClass,
+)
 from proctor.storage.tables.registry import (
     Course,
     Enrolment,
@@ -21,6 +38,19 @@ from proctor.storage.tables.review import (
 from proctor.storage.tables.study import StudySession, TelemetryEvent, WebhookReceipt
 
 __all__ = [
+    "Leave",
+    "Notice",
+    "Objection",
+    "Rectification",
+    "Report",
+    "SurveyResponse",
+    "TrainingClass",
+    "AssessorKey",
+    "CountyCase",
+    "CountyCaseInstitution",
+    "CountyCaseSession",
+    "CountyExam",
+    "CountySessionFact",
     "AuditEntry",
     "AuditHead",
     "Callback",

@@ -27,6 +27,8 @@ class Institution(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     county_code: Mapped[str] = mapped_column(String(6), index=True)
     callback_url: Mapped[str | None] = mapped_column(String(2000))
+    # browser access (docs/sdk.md): the origins whose pages may call with a session token
+    allowed_origins: Mapped[list[str] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -89,6 +91,8 @@ class Learner(Base):
     ext_id: Mapped[str] = mapped_column(String(64))
     real_name: Mapped[str] = mapped_column(String(100))
     id_number: Mapped[str] = mapped_column(String(18), index=True)
+    # The person key across institutions: HMAC of the ID number (domain/county/person.py).
+    id_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     phone: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
