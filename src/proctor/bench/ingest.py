@@ -167,7 +167,7 @@ def run() -> Section:
         lite = _measure(sqlite_url, [1000], copy=False)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    figures = {
+    figures: dict[str, float | int | str] = {
         "ingest_pg_batch100_eps": round(pg["batch100"]),
         "ingest_pg_batch1000_eps": round(pg["batch1000"]),
         "ingest_sqlite_batch1000_eps": round(lite["batch1000"]),

@@ -190,7 +190,7 @@ def _judge_photo(c: Challenge, photos: list[Photo], photo: Photo, rgb: np.ndarra
 
 
 def _photo_detail(result: FaceResult) -> dict[str, Any]:
-    detail = {"outcome": result.outcome.value,
+    detail: dict[str, Any] = {"outcome": result.outcome.value,
               "distance": None if result.distance is None else round(result.distance, 4),
               "live_score": None if result.live_score is None else round(result.live_score, 4)}
     if result.replay is not None:

@@ -69,7 +69,7 @@ def mint(uow: UnitOfWork, *, key_id: str, study: StudySession, now: datetime,
               "exp": int(expires.timestamp()), "jti": secrets.token_urlsafe(12)}
     token = jwt.encode(claims, _signing_key(key), algorithm=ALGORITHM, headers={"kid": key.key_id})
     return SessionToken(token=token, session_id=study.id,
-                        expires_at=datetime.fromtimestamp(claims["exp"], UTC))
+                        expires_at=datetime.fromtimestamp(int(expires.timestamp()), UTC))
 
 
 def verify(uow: UnitOfWork, token: str, *, now: datetime) -> TokenGrant:

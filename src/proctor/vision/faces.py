@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import cv2
 import dlib
@@ -257,8 +258,8 @@ class FaceEngine:
         wanted = policy.min_live_score is not None or policy.live_score_evidence
         live = self.live_score(rgb, face) if wanted else None
         replay = passive.find_replay(rgb, phash, earlier, policy.replay, sha256)
-        common = {"faces": (face,), "quality": quality, "live_score": live, "phash": phash,
-                  "replay": replay}
+        common: dict[str, Any] = {"faces": (face,), "quality": quality, "live_score": live,
+                                  "phash": phash, "replay": replay}
         if not quality.ok:
             return FaceResult(Outcome.POOR_QUALITY, distance, quality.reasons, **common)
         spoof_reasons = []

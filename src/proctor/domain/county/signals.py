@@ -222,9 +222,12 @@ def device_shared(facts: Sequence[SessionFact], p: CountyPolicy) -> list[Finding
     count."""
     out = []
     for kind, get in _DEVICE_KINDS:
-        for (value, day), group in _group(
-                facts, lambda f, get=get: (get(f), local_day(f.start, p)) if get(f) else None
-        ).items():
+        def device_day(f: SessionFact, get: Callable[[SessionFact], str | None] = get
+                       ) -> tuple[str, Any] | None:
+            value = get(f)
+            return (value, local_day(f.start, p)) if value else None
+
+        for (value, day), group in _group(facts, device_day).items():
             pairs = [(a, b) for a, b in _overlapping_pairs(group, p.device_overlap_min_s)
                      if a.person != b.person]
             at_once = _largest_person_set(pairs)

@@ -167,7 +167,7 @@ def queue(s: Session, covers: Any, f: QueueFilters, *, offset: int, limit: int
     rows = s.execute(_queue_select().where(*where)
                      .order_by(order, StudySession.started_at.desc(), StudySession.id)
                      .offset(offset).limit(limit))
-    return [tuple(r) for r in rows], total  # type: ignore[misc]
+    return [tuple(r) for r in rows], total
 
 
 def needs_review_count(s: Session, covers: Any) -> int:

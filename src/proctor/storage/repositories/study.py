@@ -72,6 +72,7 @@ def _insert_events_pg(session: Session, rows: Sequence[dict[str, Any]]) -> set[s
         for r in rows
     ]
     raw = session.connection().connection.driver_connection
+    assert raw is not None
     new: set[str] = set()
     with raw.cursor() as cur:
         cur.executemany(_PG_INSERT, params, returning=True)
