@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export PROCTOR_PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/proctor_test
 export PROCTOR_REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run test test-fast bench lint services browser migrate demo clean
+.PHONY: install run test test-fast bench lint services browser paperwork migrate demo clean
 
 $(STAMP): pyproject.toml requirements/face.txt
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -34,12 +34,16 @@ run: install
 services:
 	@bash scripts/services.sh
 
+## Debian's Chinese TrueType font (e-archive PDF) and pdftoppm
+paperwork:
+	@bash scripts/paperwork.sh
+
 ## Debian's Chromium for the portal's browser tests
 browser:
 	@bash scripts/browser.sh
 
 ## make test: the whole suite, on SQLite and on the real PostgreSQL and Redis
-test: install services browser
+test: install services browser paperwork
 	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 ## make lint: ruff, the layer contracts (import-linter) and mypy

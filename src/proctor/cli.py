@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from proctor import county_cli, evaluation_cli, evidence_cli
+from proctor import county_cli, evaluation_cli, events_cli, evidence_cli, faces_cli, paperwork_cli
 from proctor.config import get_settings
 from proctor.portal import cli as portal_cli
 from proctor.simulation import cli as simulation_cli
@@ -25,7 +25,11 @@ app.add_typer(user_app, name="user")
 app.add_typer(simulation_cli.app)
 app.add_typer(evaluation_cli.app)
 app.add_typer(evidence_cli.app, name="evidence")
+app.add_typer(faces_cli.app, name="faces")
+app.add_typer(events_cli.app, name="events")
 app.add_typer(portal_cli.app)
+app.add_typer(paperwork_cli.archive_app, name="archive")
+app.add_typer(paperwork_cli.reports_app, name="reports")
 app.add_typer(county_cli.app, name="county")
 
 ROLES = ("admin", "county_reviewer", "institution_staff", "auditor")

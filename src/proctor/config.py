@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
@@ -48,6 +49,15 @@ class Settings(BaseSettings):
         default=None, description="Celery broker (redis://… or amqp://…); unset = in-process tasks"
     )
     result_backend: str | None = None
+    reevaluate_queue: str = Field(
+        default="default", description="queue of the chunks of `proctor reevaluate` (a worker pool)"
+    )
+    reevaluate_chunk_learners: int = Field(default=20, ge=1, description="learners per chunk")
+    # events table (PostgreSQL): monthly partitions made ahead; older ones detached and dropped
+    events_partitions_ahead_months: int = Field(default=3, ge=1)
+    events_retention_months: int | None = Field(
+        default=None, ge=1, description="drop event partitions of sessions older than this; unset = keep"
+    )
     redis_url: str | None = Field(
         default=None, description="Redis for replay protection and throttling; unset = database"
     )
@@ -68,6 +78,13 @@ class Settings(BaseSettings):
     policy_dir: Path = PROJECT_ROOT / "config" / "policies"
     occupations_file: Path = PROJECT_ROOT / "config" / "occupations.toml"
     eligibility_file: Path = PROJECT_ROOT / "config" / "eligibility.toml"
+    # paperwork (docs/paperwork.md)
+    archive_key_file: Path = Field(
+        default=PROJECT_ROOT / "var" / "archive_ed25519.pem",
+        description="Ed25519 key that signs e-archives (made on first use; public half beside it)")
+    archive_font_file: Path = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
+    public_base_url: str = Field(default="http://127.0.0.1:8000",
+                                 description="where public notice pages are reached")
 
     # portal
     secret_key: str | None = Field(
@@ -83,6 +100,9 @@ class Settings(BaseSettings):
     callback_max_attempts: int = 8
     callback_backoff_base_s: float = 30.0
     callback_timeout_s: float = 10.0
+    callbacks_allow_private_targets: bool = Field(
+        default=False, description="TESTS ONLY: let callbacks reach loopback/private addresses "
+        "(a receiver on 127.0.0.1); off in production, where only public addresses are reached")
 
     # the county's view (docs/county.md)
     person_key: str | None = Field(
@@ -121,3 +141,26 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+# the key that signs portal cookies and survey respondents (services and the portal share it)
+SECRET_FILE = PROJECT_ROOT / "var" / "secret_key"
+
+
+def secret_key(settings: Settings, path: Path = SECRET_FILE) -> str:
+    """settings.secret_key, or one generated once and kept (mode 600) in var/secret_key."""
+    if settings.secret_key:
+        return settings.secret_key
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first: use theirs
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
+    return key

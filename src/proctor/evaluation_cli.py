@@ -25,9 +25,9 @@ def reevaluate(
     from proctor.domain.errors import ProctorError
     from proctor.domain.policy import PolicyError
     from proctor.services.policies import policy_for
-    from proctor.services.reevaluation import reevaluate_course
     from proctor.storage.db import utcnow
-    from proctor.workers.dispatch import factory_for
+    from proctor.workers.celery_app import configure
+    from proctor.workers.reevaluate_tasks import reevaluate_parallel
 
     settings = get_settings()
     try:
@@ -40,17 +40,21 @@ def reevaluate(
     with Progress(*columns, transient=False) as bar:
         task = bar.add_task("sessions", total=None)
         try:
-            report = reevaluate_course(
-                factory_for(settings), course_ext=course,
-                institution=institution, policy=pol, now=utcnow(), settings=settings,
+            # chunks of learners over the workers (in this process without a broker); the
+            # bar reads the chunks' own progress
+            configure(settings)
+            report = reevaluate_parallel(
+                course_ext=course, institution=institution, policy=policy, now=utcnow(),
+                chunk_learners=settings.reevaluate_chunk_learners,
                 progress=lambda done, total: bar.update(task, completed=done, total=total))
         except ProctorError as exc:
             typer.echo(f"error: {exc.message}", err=True)
             raise typer.Exit(2) from None
     typer.echo(f"{report.sessions} session(s) of course {course} re-evaluated under "
                f"{pol.id}@{pol.version}; {report.changed} verdict(s) changed")
-    for (before, after), n in sorted(report.transitions.items(), key=lambda x: -x[1]):
-        typer.echo(f"  {before or 'none'} -> {after}: {n}")
+    for move, n in sorted(report.transitions.items(), key=lambda x: -x[1]):
+        before, after = move.split("->")
+        typer.echo(f"  {before} -> {after}: {n}")
     if report.reviewed_kept:
         typer.echo(f"  {report.reviewed_kept} reviewed verdict(s) kept their reviewed status "
                    "(the rules now say otherwise)")

@@ -20,6 +20,7 @@ from proctor.services.retention import purge_photos
 from proctor.storage.blobs import blob_store_from_settings
 from proctor.storage.db import engine_for, session_factory, unit_of_work
 from proctor.storage.tables import FaceEnrolment, FaceTemplate, Photo, SessionVerdict
+from proctor.vision.models import DLIB_MODEL, SFACE_MODEL
 from tests.face_flows import (
     BIDEN,
     DOG,
@@ -84,8 +85,10 @@ def test_enrolment_keeps_a_template_never_shown(platform: Platform, settings: Se
     assert enrol(platform, photo(OBAMA2)).status_code == 201
     with uow_for(settings) as uow:
         templates = uow.session.scalars(select(FaceTemplate).order_by(FaceTemplate.id)).all()
-        assert [t.active for t in templates] == [False, True]
-        assert len(templates[1].vector) == 128 * 8
+        # one template per model, each naming its model; the first photo's ones inactive
+        assert [(t.active, t.model) for t in templates] == [
+            (False, SFACE_MODEL), (False, DLIB_MODEL), (True, SFACE_MODEL), (True, DLIB_MODEL)]
+        assert len(templates[2].vector) == 128 * 8
 
 
 @pytest.mark.parametrize(("rel", "code"), [(GROUP, "multiple_faces"), (DOG, "no_face")])

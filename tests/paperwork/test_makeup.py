@@ -12,16 +12,11 @@ from fastapi.testclient import TestClient
 
 from proctor.domain.makeup import superseded_sittings
 from proctor.domain.model import SessionRecord, Verdict
-from tests.api.sitting import FakeClock, Sitting, install_clock
+from tests.api.sitting import FakeClock, Sitting
 from tests.factories import Platform
 
 DURATION = 600.0
 URL = "/v1/enrolments/stu-1/elec-101"
-
-
-@pytest.fixture
-def clock(app_client: TestClient) -> FakeClock:
-    return install_clock(app_client)
 
 
 def _setup(platform: Platform) -> None:

@@ -190,6 +190,7 @@ def queue_context() -> dict:
             "started_at": T0 - timedelta(hours=5 * i),
             "rules": rules[i],
             "status": "under_review" if i != 4 else "invalid",
+            "stage": "awaiting" if i < 3 else "second" if i != 4 else "reviewed",
             "reviewed_by": None if i != 4 else "李敏",
         }
         for i, name in enumerate(names)
@@ -203,6 +204,8 @@ def queue_context() -> dict:
             "status": "",
             "date_from": "2025-02-01",
             "date_to": "",
+            "q": "",
+            "sort": "",
         },
         "options": {
             "counties": [{"code": "410105", "name": "金水区"}],
@@ -222,8 +225,10 @@ def queue_context() -> dict:
                 "LESSON_ORDER",
                 "RANDOM_PHOTO",
             ],
-            "statuses": ["under_review", "invalid", "valid"],
+            "statuses": ["awaiting", "second", "reviewed"],
+            "sorts": [("", "待处理优先"), ("newest", "最新在前"), ("oldest", "最早在前")],
         },
+        "can_review": True,
         "rows": rows,
         "page": {
             "number": 1,
@@ -259,6 +264,7 @@ def session_context(*, mode: str | None = "first", form_error: str | None = None
                 "device_id": "dev-7f3a9c",
             },
         },
+        "next_session_url": "/portal/sessions/S101",
         "timeline_svg": Markup(render_timeline_svg(view)),
         "timeline_summary": describe(view),
         "verdict": {
@@ -266,33 +272,40 @@ def session_context(*, mode: str | None = "first", form_error: str | None = None
             "credited_seconds": 0,
             "policy_version": "henan-2021.1",
             "evaluated_at": T0 + timedelta(minutes=37),
-            "violations": [
-                {
-                    "rule": v.rule,
-                    "at": v.at,
-                    "until": v.until,
-                    "detail": v.detail,
-                    "evidence": [
-                        {"label": "seek 事件 #212：15:00 → 25:00", "at": 900.0, "photo_url": None}
-                    ]
-                    if v.rule == "FAST_FORWARD"
-                    else [
-                        {
-                            "label": "照片与报名照片比对值 0.71（阈值 0.60）",
-                            "at": 1230.0,
-                            "photo_url": face_photo("#7a4b4b", label="20:30"),
-                        }
-                    ]
-                    if v.rule == "FACE_LIVENESS"
-                    else [],
-                }
-                for v in sorted(view.violations, key=lambda v: v.at)
+            "violation_count": 28,
+            "groups": [
+                {"code": "FAST_FORWARD.seek", "rule": "FAST_FORWARD", "count": 1,
+                 "anchor": "ev-FAST_FORWARD", "more": 0,
+                 "summary": "拖动进度条从 15:00 跳到 25:00，超过已看过的最远位置 15:00",
+                 "rows": [{"text": "拖动进度条从 15:00 跳到 25:00，超过已看过的最远位置 15:00",
+                           "at": 900.0, "until": 900.0, "clock": "10:20:00",
+                           "photo_url": None}]},
+                {"code": "FACE_LIVENESS.photo", "rule": "FACE_LIVENESS", "count": 26,
+                 "anchor": "ev-FACE_LIVENESS", "more": 16,
+                 "summary": "26 次照片比对未通过，首次 10:25:30",
+                 "rows": [{"text": f"抓拍照片 10:{25 + k}:30：非本人（比对值 0.71，阈值 0.60）",
+                           "at": 1230.0 + 60 * k, "until": 1230.0 + 60 * k,
+                           "clock": f"10:{25 + k}:30",
+                           "photo_url": face_photo("#7a4b4b", label="20:30")}
+                          for k in range(10)]},
+                {"code": "MULTI_WINDOW.hidden", "rule": "MULTI_WINDOW", "count": 1,
+                 "anchor": "ev-MULTI_WINDOW", "more": 0,
+                 "summary": "页面隐藏（切到其他窗口或标签页）时继续播放 3 分 12 秒",
+                 "rows": [{"text": "页面隐藏（切到其他窗口或标签页）时继续播放 3 分 12 秒",
+                           "at": 1500.0, "until": 1692.0, "clock": "10:30:00",
+                           "photo_url": None}]},
             ],
         },
+        "threshold": 0.6,
+        "photo_summary": [{"outcome": "match", "count": 2}, {"outcome": "mismatch", "count": 1},
+                          {"outcome": "no_face", "count": 1}],
+        "photo_page": {"number": 1, "pages": 1, "total": 4, "prev_url": None,
+                       "next_url": None},
         "reference_photo_url": face_photo("#4b6a88", label="enrol"),
         "photos": [
             {
                 "url": face_photo("#4b6a88", label="00:12"),
+                "thumb_url": face_photo("#4b6a88", label="00:12"),
                 "taken_at": T0,
                 "at_seconds": 12,
                 "kind": "liveness",
@@ -301,6 +314,7 @@ def session_context(*, mode: str | None = "first", form_error: str | None = None
             },
             {
                 "url": face_photo("#7a4b4b", label="20:30"),
+                "thumb_url": face_photo("#7a4b4b", label="20:30"),
                 "taken_at": T0,
                 "at_seconds": 1230,
                 "kind": "photo",
@@ -309,6 +323,7 @@ def session_context(*, mode: str | None = "first", form_error: str | None = None
             },
             {
                 "url": face_photo("#555", faces=0, label="28:20"),
+                "thumb_url": face_photo("#555", faces=0, label="28:20"),
                 "taken_at": T0,
                 "at_seconds": 1700,
                 "kind": "random",
@@ -317,6 +332,7 @@ def session_context(*, mode: str | None = "first", form_error: str | None = None
             },
             {
                 "url": face_photo("#4b6a88", label="33:20"),
+                "thumb_url": face_photo("#4b6a88", label="33:20"),
                 "taken_at": T0,
                 "at_seconds": 2000,
                 "kind": "random",

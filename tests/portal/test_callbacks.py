@@ -44,6 +44,12 @@ class Receiver:
 
 
 @pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The receiver listens on 127.0.0.1: allowed only by this explicit, test-only setting."""
+    return settings.model_copy(update={"callbacks_allow_private_targets": True})
+
+
+@pytest.fixture
 def receiver() -> Iterator[Receiver]:
     state = Receiver()
 
@@ -238,12 +244,14 @@ def test_a_real_worker_retries_with_backoff_until_delivered(
     url = request.getfixturevalue("pg_migrated")
     _truncate_pg(url)
     settings = Settings(database_url=url, blob_dir=tmp_path / "blobs", broker_url=None,
-                        redis_url=None, secret_key="portal-test-secret-" * 3)
+                        redis_url=None, secret_key="portal-test-secret-" * 3,
+                        callbacks_allow_private_targets=True)
     world = make_world(settings)
     _register(world, receiver)
     queue = f"test-callbacks-{RUN_ID}"
     env = {**os.environ, "PROCTOR_BROKER_URL": RESULTS, "PROCTOR_RESULT_BACKEND": RESULTS,
            "PROCTOR_DATABASE_URL": url, "PROCTOR_CALLBACK_BACKOFF_BASE_S": "0.3",
+           "PROCTOR_CALLBACKS_ALLOW_PRIVATE_TARGETS": "1",
            "PROCTOR_CALLBACK_MAX_ATTEMPTS": "5",
            # this checkout's code, whatever the venv's editable install points at
            "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}

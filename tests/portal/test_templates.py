@@ -81,7 +81,10 @@ def test_platform_text_is_escaped(env: jinja2.Environment) -> None:
 def test_session_page_holds_timeline_verdict_photos_and_review(env: jinja2.Environment) -> None:
     html = render(env, "session.html", samples.session_context())
     assert '<svg xmlns="http://www.w3.org/2000/svg" role="img" class="timeline"' in html
-    assert html.count('class="violation"') == 4
+    assert html.count('class="violation"') == 3  # one card per kind of violation
+    assert "26 次照片比对未通过，首次 10:25:30" in html and "另 16 处同类记录" in html
+    assert 'id="ev-FACE_LIVENESS"' in html and 'href="#ev-' in html  # bands link to evidence
+    assert "比对距离 0.71（阈值 0.60，&gt; 阈值，非本人）" in html
     assert "人脸比对一致" in html
     assert "非本人" in html
     assert 'action="/portal/sessions/S100/review"' in html

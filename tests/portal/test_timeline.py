@@ -5,6 +5,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from samples import sample_timeline
 
+from proctor.portal.labels import rule_label
 from proctor.portal.timeline import (
     PAUSE,
     PLAY,
@@ -67,7 +68,7 @@ def test_violations_are_shaded_and_labelled(root: ET.Element) -> None:
     ]
     labels = texts(root)
     for code in ("FAST_FORWARD", "MULTI_WINDOW", "POPUP_GAP", "FACE_LIVENESS"):
-        assert code in labels
+        assert rule_label(code) in labels  # Chinese names, not codes
     fast = next(b for b in bands if b.get("data-rule") == "FAST_FORWARD")
     tooltip = fast.find(f"{NS}title")
     assert tooltip is not None
@@ -211,3 +212,21 @@ def test_rate_noise_within_the_policy_tolerance_is_not_drawn_as_speed() -> None:
 
     assert "倍速播放 0 段" in describe(view(1.004))
     assert "倍速播放 1 段" in describe(view(1.25))
+
+
+def test_band_labels_never_overlap() -> None:
+    from proctor.portal.timeline import _text_width
+
+    bands = [ViolationBand(rule, 10.0 * k, 10.0 * k + 5)
+             for k, rule in enumerate(["FAST_FORWARD", "MULTI_WINDOW", "POPUP_GAP"] * 20)]
+    svg = render_timeline_svg(TimelineView(media_duration=600, points=[], violations=bands))
+    root = ET.fromstring(svg)
+    rows: dict[str, list[tuple[float, float]]] = {}
+    for band in by_class(root, "tl-violation"):
+        for t in band.iter(f"{NS}text"):
+            x = float(t.get("x"))
+            rows.setdefault(t.get("y"), []).append((x, x + _text_width(t.text or "", 11)))
+    assert rows and len(rows) <= 2
+    for spans in rows.values():
+        spans.sort()
+        assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))

@@ -27,7 +27,7 @@ def burst(frames, start: int, step: int = 6, n: int = 8) -> list[np.ndarray]:
 def performer(engine, clip_frames) -> np.ndarray:
     enrolment = engine.enrol(clip_frames[ENROL_FRAME])
     assert enrolment.ok, enrolment.reasons
-    return enrolment.template
+    return enrolment.templates
 
 
 def test_draw_action_uses_the_callers_randomness():
@@ -53,7 +53,10 @@ def test_live_burst_showing_the_action_passes(
     assert result.outcome is Outcome.MATCH, result.reasons
     assert result.action_seen
     assert result.max_distance is not None
-    assert result.max_distance <= 0.6
+    # several frames, one decision: the burst's mean embedding is within the threshold even
+    # when one frame (a turned head) is not
+    assert result.burst_distance is not None
+    assert result.burst_distance <= LivenessPolicy().match.match_distance
 
 
 def test_action_in_the_other_direction_is_not_seen(engine, landmarker, clip_frames, performer):
@@ -84,7 +87,7 @@ def test_frozen_burst_of_one_still_fails(engine, landmarker, clip_frames, perfor
 
 
 def test_another_person_is_a_mismatch(engine, landmarker, clip_frames):
-    obama = engine.enrol(load("ageitgey/examples/obama.jpg")).template
+    obama = engine.enrol(load("ageitgey/examples/obama.jpg")).templates
     result = check_active(engine, landmarker, burst(clip_frames, 84), Action.OPEN_MOUTH, obama)
     assert result.outcome is Outcome.MISMATCH
 

@@ -111,3 +111,28 @@ def clip_frames() -> tuple[np.ndarray, ...]:
         frames.append(frame)
     cap.release()
     return tuple(frames)
+
+
+# People of the East Asian group besides east-asian/ (the learners are Chinese)
+EAST_ASIAN_LFW = ("Yao_Ming", "Vicki_ZhaoWei")
+
+
+def east_asian_photos() -> list[Photo]:
+    """east-asian/: 13 Chinese identities, 3–4 web photos each (evaluation only)."""
+    return [p for p in manifest("east-asian") if p.path.suffix.lower() in (".jpg", ".jpeg",
+                                                                             ".png")]
+
+
+def grouped_photos() -> dict[str, list[Photo]]:
+    """``east_asian``: east-asian/ + Yao Ming + Zhao Wei; ``other``: every other identity."""
+    others = identity_photos()
+    ea = [p for p in others if p.person in EAST_ASIAN_LFW]
+    return {"east_asian": east_asian_photos() + ea,
+            "other": [p for p in others if p.person not in EAST_ASIAN_LFW]}
+
+
+def person_folders(root: Path) -> dict[str, list[Path]]:
+    """A folder of one subfolder per person → person → image files (sorted)."""
+    exts = {".jpg", ".jpeg", ".png"}
+    return {d.name: sorted(f for f in d.iterdir() if f.suffix.lower() in exts and f.is_file())
+            for d in sorted(root.iterdir()) if d.is_dir()}

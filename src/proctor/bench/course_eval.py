@@ -119,7 +119,9 @@ def _store_course(uow: UnitOfWork, policy: Policy, rng: random.Random) -> tuple[
         for d in arrived:  # the idempotent inbox keeps the first arrival of each event
             e = d.raw
             rows.setdefault(e.seq, {
-                "institution_id": inst_id, "event_id": f"{sid}-{e.seq}", "session_id": sid,
+                "event_key": study_repo.event_key(sid, study_repo.day_number(
+                    _at(script.opened_at)), f"{sid}-{e.seq}"),
+                "event_id": f"{sid}-{e.seq}", "session_id": sid,
                 "seq": e.seq, "type": e.type, "client_ts": _at(d.client_ts),
                 "server_ts": _at(d.server_ts), "position": e.position, "from_pos": e.from_pos,
                 "to_pos": e.to_pos, "rate": e.rate, "visible": e.visible, "focused": e.focused,

@@ -9,7 +9,7 @@ import io
 import itertools
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import cv2
@@ -22,6 +22,7 @@ from proctor.vision import passive
 from proctor.vision.decode import decode_image
 from proctor.vision.faces import FaceEngine, MatchPolicy
 from proctor.vision.liveness import LivenessPolicy, frame_signals
+from proctor.vision.models import DLIB_MODEL
 
 SNAPSHOTS = 24  # distinct 640×480 JPEGs, each verified once per round
 ROUNDS = 3
@@ -54,7 +55,8 @@ def _snapshot_jpegs(photos: Sequence[Photo]) -> list[bytes]:
     return out
 
 
-def _throughput(engine: FaceEngine, jpegs: list[bytes], template: np.ndarray) -> dict:
+def _throughput(engine: FaceEngine, jpegs: list[bytes],
+                templates: Mapping[str, np.ndarray]) -> dict[str, Any]:
     """Snapshots/s of three pipelines on the same images, interleaved round by round.
 
     ``ours``: the issue's figure, decode → YuNet → quality → 5-point + encode → compare (plus
@@ -69,7 +71,7 @@ def _throughput(engine: FaceEngine, jpegs: list[bytes], template: np.ndarray) ->
     def pipeline(policy: MatchPolicy):  # type: ignore[no-untyped-def]
         def run() -> int:
             for data in jpegs:
-                engine.verify(decode_image(data).rgb, template, policy)
+                engine.verify(decode_image(data).rgb, templates, policy)
             return len(jpegs)
 
         return run
@@ -79,7 +81,7 @@ def _throughput(engine: FaceEngine, jpegs: list[bytes], template: np.ndarray) ->
             img = face_recognition.load_image_file(io.BytesIO(data))
             encs = face_recognition.face_encodings(img)
             if encs:
-                face_recognition.face_distance([template], encs[0])
+                face_recognition.face_distance([templates[DLIB_MODEL]], encs[0])
         return len(jpegs)
 
     runs = {"ours": pipeline(verify_only), "service": pipeline(with_evidence), "naive": naive}
@@ -181,7 +183,7 @@ def _liveness(engine: FaceEngine, photos: Sequence[Photo]) -> tuple[dict[str, An
     lpol, policy = LivenessPolicy(), MatchPolicy()
     landmarker = Landmarker(engine.models_dir)
     frames = clip_frames()
-    template = engine.enrol(frames[150]).template
+    template = engine.enrol(frames[150]).templates
     assert template is not None  # the clip's frame 150 shows one clear face
     live_ok, live_total = 0, 0
     for start in range(84, 165, 6):  # 8 frames 0.2 s apart, one face throughout
@@ -262,7 +264,7 @@ def run() -> Section:
         threshold = MatchPolicy().match_distance
         with_face = [p for p in photos if "johns" not in str(p.path)][:SNAPSHOTS]
         jpegs = _snapshot_jpegs(with_face)
-        template = engine.enrol(decode_image(jpegs[0]).rgb).template
+        template = engine.enrol(decode_image(jpegs[0]).rgb).templates
         assert template is not None
         rates = _throughput(engine, jpegs, template)
         stages = _stage_ms(engine, jpegs)

@@ -69,8 +69,10 @@ class Policy:
     liveness_open_grace_s: float = _in("face")
     photo_retry_allowance: int = _in("face")
     fatal_photo_outcomes: tuple[str, ...] = _in("face")
+    match_model: str = _in("face")
     match_distance: float = _in("face")
     certain_mismatch_distance: float = _in("face")
+    dlib_veto_distance: float = _in("face")
     replay_candidate_hamming: int = _in("face")
     replay_max_residual: float = _in("face")
     near_duplicate_hamming: int = _in("face")
@@ -100,6 +102,8 @@ _PHOTO_OUTCOMES = PHOTO_VERDICTS
 MAKEUP_MODES = ("after_leave", "always", "never")
 # Tables other loaders own and validate (domain/county/policy.py reads [county]).
 EXTENSION_TABLES = frozenset({"county"})
+# the face matchers of proctor.vision.faces.Matcher (kept as plain names: domain has no I/O)
+MATCH_MODELS = ("sface", "dlib", "sface+dlib_veto")
 _PHASH_BITS = 64
 
 
@@ -198,6 +202,10 @@ def _check_ranges(v: dict[str, Any]) -> list[str]:
                  "rectification_months", "satisfaction_min_responses"):
         if v[name] < 1:
             problems.append(f"{name} must be at least 1")
+    if v["match_model"] not in MATCH_MODELS:
+        problems.append(f"match_model must be one of {', '.join(MATCH_MODELS)}")
+    if v["certain_mismatch_distance"] <= v["match_distance"]:
+        problems.append("certain_mismatch_distance must exceed match_distance")
     unknown = set(v["fatal_photo_outcomes"]) - _PHOTO_OUTCOMES
     if unknown:
         problems.append(f"fatal_photo_outcomes has unknown outcomes {sorted(unknown)}")

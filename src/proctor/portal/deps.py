@@ -28,6 +28,9 @@ DONE_MESSAGES = {
     "reviewed": ("success", "复核结论已保存，并已写入审计日志。"),
     "bulk_reviewed": ("success", "已批量维持无效，并已写入审计日志。"),
     "retried": ("success", "已重新发送该回调。"),
+    "leave": ("success", "请假已登记（写入审计日志），该课时可补学。"),
+    "rectification": ("success", "整改期已结束，并已写入审计日志。"),
+    "answered": ("success", "异议已答复，并已写入审计日志。"),
 }
 
 
@@ -74,9 +77,15 @@ ViewerDep = Annotated[Viewer, Depends(viewer)]
 
 def user_context(request: Request, active: str) -> dict[str, Any]:
     user = request.state.user
-    done = DONE_MESSAGES.get(request.query_params.get("done", ""))
+    query = request.query_params
+    done = DONE_MESSAGES.get(query.get("done", ""))
+    text = done[1] if done else ""
+    if done and query.get("done") == "bulk_reviewed":
+        n, skipped = query.get("n", "0"), query.get("skipped", "0")
+        text = f"已批量维持无效 {n} 条" + (f"（{skipped} 条已被他人复核，未改动）"
+                                           if skipped not in ("", "0") else "") + "，并已写入审计日志。"
     return {"user": user, "active": active, "csrf_token": request.state.portal_session.csrf,
-            "messages": [{"level": done[0], "text": done[1]}] if done else [],
+            "messages": [{"level": done[0], "text": text}] if done else [],
             "nav_institution_id": (str(user["institution_id"])
                                    if user["role"] == "institution_staff" else None)}
 

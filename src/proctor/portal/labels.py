@@ -15,6 +15,7 @@ RULE_LABELS: Final[dict[str, str]] = {
     "FACE_LIVENESS": "无法进行人脸活体比对",
     "LESSON_ORDER": "未按内容先后顺序学习",
     "RANDOM_PHOTO": "每课时无随机保留影像照片",
+    "LATE_TELEMETRY": "学习记录迟到",
 }
 
 # Colours per rule, used by the timeline shading and the dashboard bars (colour-blind safe-ish
@@ -29,11 +30,17 @@ RULE_COLOURS: Final[dict[str, str]] = {
 }
 DEFAULT_RULE_COLOUR: Final = "#868e96"
 
+REVIEW_STAGE_LABELS: Final[dict[str, str]] = {
+    "awaiting": "待复核",
+    "second": "待二审",
+    "reviewed": "已复核",
+}
+
 STATUS_LABELS: Final[dict[str, str]] = {
     "pending": "待评估",
     "valid": "有效",
     "invalid": "无效",
-    "under_review": "待复核",
+    "under_review": "待二审",
     "not_studied": "未学习",
     "incomplete": "未学完",
 }
@@ -117,3 +124,30 @@ def challenge_outcome_label(code: str) -> str:
 
 def challenge_kind_label(code: str) -> str:
     return CHALLENGE_KIND_LABELS.get(code, code)
+
+
+VIOLATION_KIND_LABELS: Final[dict[str, str]] = {
+    "FAST_FORWARD.rate": "倍速播放",
+    "FAST_FORWARD.seek": "向前拖动进度",
+    "FAST_FORWARD.jump": "进度跳转（无拖动事件）",
+    "FAST_FORWARD.drift": "播放进度超前",
+    "FAST_FORWARD.incomplete": "未看完即标记学完",
+    "MULTI_WINDOW.hidden": "页面隐藏时播放",
+    "MULTI_WINDOW.throttled": "后台标签页播放",
+    "MULTI_WINDOW.unfocused": "窗口失焦时播放",
+    "MULTI_WINDOW.share": "隐藏或失焦占比过高",
+    "MULTI_WINDOW.overlap": "多会话同时播放",
+    "POPUP_GAP.gap": "长时间无弹窗确认",
+    "POPUP_GAP.unanswered": "弹窗未作答",
+    "FACE_LIVENESS.no_liveness": "开始时未做活体检测",
+    "FACE_LIVENESS.photo": "照片比对未通过",
+    "FACE_LIVENESS.challenge": "拍照均未比对一致",
+    "FACE_LIVENESS.replayed": "照片重复（疑似翻拍）",
+    "LESSON_ORDER.order": "未按顺序学习",
+    "RANDOM_PHOTO.missing": "学时内无随机照片",
+    "LATE_TELEMETRY.late": "记录迟到",
+}
+
+
+def violation_kind_label(code: str) -> str:
+    return VIOLATION_KIND_LABELS.get(code) or RULE_LABELS.get(code.split(".")[0], code)

@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from markupsafe import Markup
 
@@ -14,6 +15,7 @@ from proctor.config import Settings
 from proctor.domain.errors import MalformedRequest, NotFound
 from proctor.domain.policy import Policy
 from proctor.domain.timeline import build_timeline
+from proctor.portal import labels, messages
 from proctor.portal.engine_view import player_view
 from proctor.portal.templating import DISPLAY_TZ
 from proctor.portal.timeline import (
@@ -37,7 +39,9 @@ from proctor.storage.tables import Course, Institution, Learner, Lesson, User
 
 RULES = ("FAST_FORWARD", "MULTI_WINDOW", "POPUP_GAP", "FACE_LIVENESS", "LESSON_ORDER",
          "RANDOM_PHOTO", "LATE_TELEMETRY")
-QUEUE_STATUSES = ("needs_review", "invalid", "under_review", "valid")
+# What each queue row awaits: 待复核 (a first decision), 待二审 (a second reviewer), 已复核.
+QUEUE_STATUSES = ("awaiting", "second", "reviewed")
+QUEUE_SORTS = ("", "newest", "oldest")
 PAGE_SIZE = 25
 DASHBOARD_DAYS = 30
 NOT_FOUND = "该页面不存在或不在您的管辖范围内。"
@@ -57,8 +61,8 @@ class Viewer:
         return self.now.astimezone(DISPLAY_TZ).date()
 
 
-def page_info(number: int, total: int, url: Any) -> dict[str, Any]:
-    pages = max(1, -(-total // PAGE_SIZE))
+def page_info(number: int, total: int, url: Any, size: int = PAGE_SIZE) -> dict[str, Any]:
+    pages = max(1, -(-total // size))
     return {"number": number, "pages": pages, "total": total,
             "prev_url": url(number - 1) if number > 1 else None,
             "next_url": url(number + 1) if number < pages else None}
@@ -130,27 +134,61 @@ def _day(value: str) -> date | None:
 
 def queue_filters(params: dict[str, str]) -> tuple[dict[str, str], repo.QueueFilters]:
     """The filters as typed (for the form) and as parsed (unknown values are dropped)."""
-    shown = {k: params.get(k, "") for k in
-             ("county", "institution", "course", "rule", "status", "date_from", "date_to")}
+    shown = {k: params.get(k, "").strip() for k in
+             ("county", "institution", "course", "rule", "status", "date_from", "date_to",
+              "q", "sort")}
     start, end = _day(shown["date_from"]), _day(shown["date_to"])
     parsed = repo.QueueFilters(
         county=shown["county"] if shown["county"].isdigit() else "",
         institution=_int(shown["institution"]), course=_int(shown["course"]),
         rule=shown["rule"] if shown["rule"] in RULES else "",
-        status=shown["status"] if shown["status"] in QUEUE_STATUSES else "",
+        status=(shown["status"] if shown["status"] in (*QUEUE_STATUSES, "needs_review")
+                else ""),
+        q=shown["q"][:50], sort=shown["sort"] if shown["sort"] in QUEUE_SORTS else "",
         started_from=datetime.combine(start, datetime.min.time(), DISPLAY_TZ) if start else None,
         started_before=(datetime.combine(end + timedelta(days=1), datetime.min.time(), DISPLAY_TZ)
                         if end else None))
     return shown, parsed
 
 
+def review_stage(verdict: Any) -> str:
+    """awaiting (待复核) | second (待二审) | reviewed (已复核)."""
+    if verdict.status == "under_review":
+        return "second"
+    return "reviewed" if verdict.reviewed else "awaiting"
+
+
+def _cursor(value: str) -> repo.Cursor | None:
+    """'<0|1>.<epoch microseconds>.<session id>' (the last row of the page before)."""
+    try:
+        prio, micros, sid = value.split(".", 2)
+        when = datetime.fromtimestamp(int(micros) / 1e6, DISPLAY_TZ)
+        return (int(prio), when, sid) if prio in ("0", "1") and sid else None
+    except ValueError:
+        return None
+
+
+def _cursor_text(c: repo.Cursor) -> str:
+    return f"{c[0]}.{round(c[1].timestamp() * 1e6)}.{c[2]}"
+
+
 def queue(v: Viewer, params: dict[str, str], number: int, url: Any) -> dict[str, Any]:
     shown, filters = queue_filters(params)
     s = v.uow.session
+    after = _cursor(params.get("after", ""))
     rows, total = repo.queue(s, v.scope.covers, filters, offset=(number - 1) * PAGE_SIZE,
-                             limit=PAGE_SIZE)
+                             limit=PAGE_SIZE, after=after)
+    pages_n = max(1, -(-total // PAGE_SIZE))
+    if number > pages_n:  # page=999 of 1: the last page, not an empty "第 999/1 页"
+        number = pages_n
+        rows, total = repo.queue(s, v.scope.covers, filters, offset=(number - 1) * PAGE_SIZE,
+                                 limit=PAGE_SIZE)
     reviewers = repo.last_reviewers(s, [r[0].id for r in rows])
     insts = repo.institutions(s, v.scope.covers)
+    page = page_info(number, total, url)
+    if rows and number < pages_n:  # next page by keyset (no OFFSET scan at page 79)
+        cursor = _cursor_text(repo.cursor_of(rows[-1], filters))
+        page["next_url"] = url(number + 1) + "&" + urlencode({"after": cursor})
     return {
         "filters": shown,
         "options": {
@@ -161,6 +199,7 @@ def queue(v: Viewer, params: dict[str, str], number: int, url: Any) -> dict[str,
                         for c in repo.courses(s, v.scope.covers)],
             "rules": list(RULES),
             "statuses": list(QUEUE_STATUSES),
+            "sorts": [("", "待处理优先"), ("newest", "最新在前"), ("oldest", "最早在前")],
         },
         "rows": [{"session_id": st.id, "learner_id": str(learner.id),
                   "learner_name": learner.real_name,
@@ -168,9 +207,11 @@ def queue(v: Viewer, params: dict[str, str], number: int, url: Any) -> dict[str,
                   "institution": inst.name, "course": course.title,
                   "lesson_sequence": lesson.seq, "lesson_title": lesson.title or "",
                   "started_at": st.started_at, "rules": list(verdict.rules or []),
-                  "status": verdict.status, "reviewed_by": reviewers.get(st.id)}
+                  "status": verdict.status, "stage": review_stage(verdict),
+                  "reviewed_by": reviewers.get(st.id)}
                  for st, verdict, learner, inst, course, lesson in rows],
-        "page": page_info(number, total, url),
+        "page": page,
+        "can_review": v.scope.can_review,
         "export_query": {k: val for k, val in shown.items() if val},
     }
 
@@ -204,19 +245,64 @@ def review_label(code: str) -> str:
 
 # --- one session -------------------------------------------------------------------------------
 
-def _evidence_items(v: Viewer, evidence: list[dict[str, Any]], t0: float
-                    ) -> list[dict[str, Any]]:
-    items = []
-    for e in evidence:
-        photo_id = e.get("photo_id")
-        at = e.get("taken_at") or e.get("at")
-        parts = [f"{k}={val}" for k, val in e.items()
-                 if k not in ("photo_id", "challenge_id", "taken_at", "at") and val not in
-                 (None, [], "")]
-        items.append({"label": "，".join(parts) or "证据",
-                      "at": (float(at) - t0) if isinstance(at, int | float) else None,
-                      "photo_url": (f"/portal/photos/{photo_id}?thumb=1" if photo_id else None)})
-    return items
+EVIDENCE_SHOWN = 10  # detail rows per group; the rest are counted ("另 16 次")
+PHOTOS_PER_PAGE = 24
+BANDS_MAX = 60  # timeline bands: neighbours of one rule are merged beyond this
+
+
+def _evidence_groups(v: Viewer, violations: list[dict[str, Any]], t0: float
+                     ) -> list[dict[str, Any]]:
+    """Violations of one kind collapsed into one summary, detail on demand (a few rows)."""
+    groups: dict[str, dict[str, Any]] = {}
+    for x in sorted(violations, key=lambda x: x["at"]):
+        code, params = messages.violation_message(x, v.policy)
+        g = groups.get(code)
+        if g is None:
+            g = groups[code] = {"code": code, "rule": x["rule"], "count": 0, "first_at": x["at"],
+                                "rows": [], "anchor": None}
+        g["count"] += 1
+        if len(g["rows"]) < EVIDENCE_SHOWN:
+            photo = next((e.get("photo_id") for e in x.get("evidence", [])
+                          if isinstance(e, dict) and e.get("photo_id")), None)
+            g["rows"].append({
+                "text": messages.render(code, params),
+                "at": max(0.0, x["at"] - t0), "until": max(0.0, x["until"] - t0),
+                "clock": messages.clock(x["at"]),
+                "photo_url": f"/portal/photos/{photo}?thumb=1" if photo else None})
+    out = []
+    anchored: set[str] = set()
+    for g in groups.values():
+        if g["rule"] not in anchored:  # the timeline's bands of this rule link here
+            g["anchor"] = f"ev-{g['rule']}"
+            anchored.add(g["rule"])
+        first = g["rows"][0]["text"] if g["rows"] else ""
+        g["summary"] = (messages.render("group.summary", {
+            "count": g["count"], "label": labels.violation_kind_label(g["code"]),
+            "first_at": g["first_at"]}) if g["count"] > 1 else first)
+        g["more"] = g["count"] - len(g["rows"])
+        out.append(g)
+    return out
+
+
+def _bands(violations: list[dict[str, Any]], t0: float, span: float) -> list[ViolationBand]:
+    """Timeline bands, neighbours of one rule merged so the picture stays light and legible."""
+    gap = span / BANDS_MAX
+    merged: dict[str, list[list[float]]] = {}
+    for x in sorted(violations, key=lambda x: x["at"]):
+        at, until = max(0.0, x["at"] - t0), max(0.0, x["until"] - t0)
+        runs = merged.setdefault(x["rule"], [])
+        if runs and at - runs[-1][1] <= gap:
+            runs[-1][1] = max(runs[-1][1], until)
+            runs[-1][2] += 1
+        else:
+            runs.append([at, until, 1])
+    return [ViolationBand(rule, a, b, f"{int(n)} 处" if n > 1 else "")
+            for rule, runs in merged.items() for a, b, n in runs]
+
+
+def _reference_photo(v: Viewer, learner: Learner) -> str | None:
+    return (f"/portal/learners/{learner.id}/enrolment-photo"
+            if repo.enrolment_blob(v.uow.session, learner.id) else None)
 
 
 def session_page(v: Viewer, session_id: str, params: dict[str, str] | None = None
@@ -237,6 +323,9 @@ def session_page(v: Viewer, session_id: str, params: dict[str, str] | None = Non
     challenges = ev_repo.challenges_of(s, session_id)
     kinds = {c.id: c.kind for c in challenges}
     photos = ev_repo.photos_of(s, session_id)
+    photo_pages = max(1, -(-len(photos) // PHOTOS_PER_PAGE))
+    photo_number = min(max(1, _int((params or {}).get("photos", "")) or 1), photo_pages)
+    shown_photos = photos[(photo_number - 1) * PHOTOS_PER_PAGE:photo_number * PHOTOS_PER_PAGE]
     violations = (verdict.result.get("violations", []) if verdict is not None else [])
     end = (study.ended_at or study.last_event_at or v.now).timestamp()
     view = TimelineView(
@@ -245,9 +334,7 @@ def session_page(v: Viewer, session_id: str, params: dict[str, str] | None = Non
                                   (c.received_at.timestamp() - t0) if c.received_at else None)
                     for c in challenges],
         photos=[PhotoMark(p.taken_at.timestamp() - t0, p.outcome, p.distance) for p in photos],
-        violations=[ViolationBand(x["rule"], max(0.0, x["at"] - t0),
-                                  max(0.0, x["until"] - t0), x.get("detail", ""))
-                    for x in violations],
+        violations=_bands(violations, t0, max(end - t0, 1.0)),
         wall_span=max(end - t0, 1.0),
         title=f"学习过程时间线：第{lesson.seq}课 {lesson.title or ''}".strip(),
         speed_above=v.policy.max_rate + v.policy.rate_tolerance)
@@ -255,7 +342,9 @@ def session_page(v: Viewer, session_id: str, params: dict[str, str] | None = Non
     users = {u.id: u.display_name for u in s.query(User).filter(
         User.id.in_([d.reviewer_id for d in decisions] or [-1]))}
     state = review_service.review_state(verdict, decisions, v.scope)
+    following = repo.next_awaiting(s, v.scope.covers, session_id) if v.scope.can_review else None
     return {
+        "next_session_url": f"/portal/sessions/{following}" if following else None,
         "session": {
             "id": study.id, "started_at": study.started_at, "ended_at": study.ended_at,
             "county_name": _county(inst.county_code),
@@ -278,16 +367,20 @@ def session_page(v: Viewer, session_id: str, params: dict[str, str] | None = Non
             "policy_version": (f"{verdict.policy_id}@{verdict.policy_version}" if verdict
                                else f"{v.policy.id}@{v.policy.version}"),
             "evaluated_at": verdict.evaluated_at if verdict else None,
-            "violations": [{"rule": x["rule"], "at": max(0.0, x["at"] - t0),
-                            "until": max(0.0, x["until"] - t0), "detail": x.get("detail", ""),
-                            "evidence": _evidence_items(v, list(x.get("evidence", [])), t0)}
-                           for x in sorted(violations, key=lambda x: x["at"])],
+            "violation_count": len(violations),
+            "groups": _evidence_groups(v, violations, t0),
         },
-        "reference_photo_url": None,
+        "reference_photo_url": _reference_photo(v, learner),
+        "threshold": v.policy.match_distance,
+        "photo_summary": [{"outcome": o, "count": n} for o, n in
+                          Counter(p.outcome for p in photos).most_common()],
         "photos": [{"url": f"/portal/photos/{p.id}", "taken_at": p.taken_at,
+                    "thumb_url": f"/portal/photos/{p.id}?thumb=1",
                     "at_seconds": p.taken_at.timestamp() - t0,
                     "kind": kinds.get(p.challenge_id, "photo"), "outcome": p.outcome,
-                    "score": p.distance} for p in photos],
+                    "score": p.distance} for p in shown_photos],
+        "photo_page": page_info(photo_number, len(photos), lambda n: (
+            f"/portal/sessions/{session_id}?photos={n}#h-photos"), PHOTOS_PER_PAGE),
         "review": {
             "mode": state.mode, "closed_reason": state.closed_reason,
             "history": [{"decision": d.decision, "reason": d.reason or "",

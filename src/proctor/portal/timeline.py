@@ -264,7 +264,8 @@ def _draw_seeks(g: ET.Element, c: _Canvas, seeks: Iterable[SeekMark], prefix: st
 
 # ---------------------------------------------------------------- bands, lanes, markers
 def _draw_violations(g: ET.Element, c: _Canvas, violations: Sequence[ViolationBand]) -> None:
-    for index, v in enumerate(sorted(violations, key=lambda v: v.at)):
+    label_ends = [0.0, 0.0]
+    for v in sorted(violations, key=lambda v: v.at):
         until = c.span if v.until is None else v.until
         x0, x1 = c.x(v.at), c.x(until)
         width = max(x1 - x0, 3.0)  # an instant still gets a visible sliver
@@ -272,7 +273,8 @@ def _draw_violations(g: ET.Element, c: _Canvas, violations: Sequence[ViolationBa
         title = f"{v.rule} {rule_label(v.rule)}：{_when(v, c.span)}"
         if v.detail:
             title += f"。{v.detail}"
-        band = _el(g, "g", title, class_="tl-violation", data_rule=v.rule)
+        link = _el(g, "a", href=f"#ev-{v.rule}")  # the band leads to its evidence
+        band = _el(link, "g", title, class_="tl-violation", data_rule=v.rule)
         _el(
             band,
             "rect",
@@ -284,9 +286,15 @@ def _draw_violations(g: ET.Element, c: _Canvas, violations: Sequence[ViolationBa
             fill_opacity="0.13",
         )
         _el(band, "rect", x=_r(x0), y=_r(TOP), width=_r(width), height="3", fill=colour)
-        # Labels are staggered so that neighbouring violations don't print over each other.
-        label_y = TOP - 8 - (index % 2) * 14
-        _text(band, x0 + 2, label_y, v.rule, fill=colour, font_size="11", font_weight="600")
+        # Labels go on the first of two rows with room; none is printed over another.
+        label = rule_label(v.rule)
+        need = _text_width(label, 11) + 6
+        for row in range(2):
+            if x0 >= label_ends[row]:
+                _text(band, x0 + 2, TOP - 8 - row * 14, label, fill=colour, font_size="11",
+                      font_weight="600")
+                label_ends[row] = x0 + need
+                break
 
 
 def _state_bands(

@@ -9,8 +9,9 @@ from pydantic import BaseModel, Field
 
 class FaceStatusOut(BaseModel):
     learner_id: str
-    status: str = Field(description="none | pending | enrolled | rejected: the latest photo's "
-                        "fate (a rejected retry leaves an earlier template in force)")
+    status: str = Field(description="none | pending | enrolled | rejected | held (1:N identity "
+                        "review by the county): the latest photo's fate (a rejected retry "
+                        "leaves an earlier template in force)")
     reasons: list[str] = Field(description="why the latest photo was rejected")
     submission_id: str | None
     submitted_at: datetime | None

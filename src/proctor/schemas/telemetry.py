@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
+import math
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
 
 from proctor.schemas.common import ExtId
 
@@ -48,6 +50,89 @@ class SessionOut(BaseModel):
     session_token_expires_at: datetime | None = None
 
 
+# Client times must survive being stored and compared: once converted to UTC they fall a day
+# inside years 1..9999 (so any offset or rendering stays a valid datetime).
+TS_MIN = datetime(1, 1, 2, tzinfo=UTC)
+TS_MAX = datetime(9999, 12, 30, tzinfo=UTC)
+# Extra JSON fields (kept as evidence): nesting depth and size bounded, strings without NUL or
+# lone surrogates, numbers finite and within 64 bits.
+EXTRA_MAX_DEPTH = 8
+EXTRA_MAX_ITEMS = 256
+INT64 = 2**63
+
+
+def _utc_in_range(value: datetime) -> datetime:
+    try:
+        utc = value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ValueError("out of range: must fall within years 1 to 9999 in UTC") from None
+    if not TS_MIN <= utc <= TS_MAX:
+        raise ValueError("out of range: must fall within years 1 to 9999 in UTC")
+    return value
+
+
+def bad_text(value: str) -> str | None:
+    if "\x00" in value:
+        return "contains a NUL character"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains a lone surrogate (not valid Unicode)"
+    return None
+
+
+def extra_problem(extra: dict[str, Any]) -> tuple[str, str] | None:
+    """(field, reason) for the first value of ``extra`` that can't be stored faithfully."""
+    budget = [EXTRA_MAX_ITEMS]
+
+    def check(value: Any, depth: int) -> str | None:
+        budget[0] -= 1
+        if budget[0] < 0:
+            return f"too many values (at most {EXTRA_MAX_ITEMS} in an event's extra fields)"
+        if isinstance(value, str):
+            return bad_text(value)
+        if isinstance(value, bool) or value is None:
+            return None
+        if isinstance(value, int):
+            return None if -INT64 <= value < INT64 else "integer out of range (64 bits)"
+        if isinstance(value, float):
+            return None if math.isfinite(value) else "not a finite number"
+        if depth >= EXTRA_MAX_DEPTH:
+            return f"nested too deep (at most {EXTRA_MAX_DEPTH} levels)"
+        if isinstance(value, list):
+            items: Any = value
+        elif isinstance(value, dict):
+            for key in value:
+                bad = bad_text(key)
+                if bad:
+                    return f"a key {bad}"
+            items = value.values()
+        else:
+            return "not a JSON value"
+        for item in items:
+            bad = check(item, depth + 1)
+            if bad:
+                return bad
+        return None
+
+    for name, value in extra.items():
+        bad = bad_text(name) or check(value, 1)
+        if bad:
+            shown = name if bad_text(name) is None else repr(name)
+            return shown, f"{shown}: {bad}"
+    return None
+
+
+def is_session_id(value: str) -> bool:
+    """Session ids are the service's own uuids (canonical text); anything else is unknown."""
+    if len(value) != 36:
+        return False
+    try:
+        return str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
+
+
 class _EventBase(BaseModel):
     # New optional fields are allowed (the contract grows by adding); they are kept as `extra`.
     model_config = ConfigDict(extra="allow")
@@ -55,7 +140,7 @@ class _EventBase(BaseModel):
     id: ExtId
     session_id: Annotated[str, Field(min_length=1, max_length=64)]
     seq: Annotated[int, Field(strict=True, ge=1, le=2**31 - 1)]
-    ts: AwareDatetime
+    ts: Annotated[AwareDatetime, AfterValidator(_utc_in_range)]
 
 
 class PositionEvent(_EventBase):

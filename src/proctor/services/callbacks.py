@@ -29,7 +29,7 @@ from proctor.domain.backoff import backoff_delay
 from proctor.domain.errors import Conflict, NotFound
 from proctor.domain.model import CallbackStatus
 from proctor.domain.policy import Policy
-from proctor.services import audit_log, jobs
+from proctor.services import audit_log, jobs, outbound
 from proctor.services.standing import standing
 from proctor.storage.db import UnitOfWork
 from proctor.storage.tables import (
@@ -158,14 +158,18 @@ def deliver_once(uow: UnitOfWork, *, callback_id: str, settings: Settings, now: 
         error, cb.last_status_code = "机构没有有效的平台密钥，无法签名", None
     else:
         body, headers = signed_request(cb, key, now)
+        cb.last_status_code = None
         try:
+            # again at delivery, after DNS resolution: the name may point inside by now
+            outbound.check_target(cb.url, allow_private=settings.callbacks_allow_private_targets)
             response = httpx.post(cb.url, content=body, headers=headers,
                                   timeout=settings.callback_timeout_s, follow_redirects=False)
             cb.last_status_code = response.status_code
             if not 200 <= response.status_code < 300:
                 error = f"HTTP {response.status_code}: {response.text[:200]}"
-        except httpx.HTTPError as exc:
-            cb.last_status_code = None
+        except outbound.RefusedTarget as exc:
+            error = f"refused target: {exc}"[:500]
+        except Exception as exc:  # every failure counts toward the dead letter, never a crash
             error = f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__
     cb.last_error = error
     if error is None:

@@ -8,6 +8,7 @@ are loaded per process, on first use, and reused by every task.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -23,20 +24,32 @@ from proctor.services.uploads import phash_hex
 from proctor.storage.blobs import BlobNotFound, BlobStore
 from proctor.storage.db import UnitOfWork
 from proctor.storage.repositories import faces as face_repo
-from proctor.storage.tables import Challenge, FaceEnrolment, FaceTemplate, Photo
-from proctor.vision import passive
+from proctor.storage.tables import (
+    Challenge,
+    FaceEnrolment,
+    FaceIdentityHold,
+    FaceTemplate,
+    Institution,
+    Learner,
+    Photo,
+)
+from proctor.vision import passive, search
 from proctor.vision.decode import decode_image
 from proctor.vision.faces import (
     FaceEngine,
     FaceResult,
     MatchPolicy,
     Outcome,
+    mismatch_reasons,
     template_from_bytes,
     template_to_bytes,
 )
 from proctor.vision.liveness import Action, Landmarker, LivenessPolicy, LivenessResult, check_active
+from proctor.vision.models import DLIB_MODEL, Matcher
 
-TEMPLATE_MODEL = "dlib_resnet_v1/yunet_2026may"
+TEMPLATE_MODEL = DLIB_MODEL  # the round-1 name, kept for callers
+# reason a challenge fails when the learner's templates are of another model only
+TEMPLATE_OUTDATED = "template_model_outdated"
 FINAL_OUTCOMES = {o.value for o in Outcome}
 
 _lock = threading.Lock()
@@ -64,7 +77,10 @@ def match_policy(policy: Policy) -> MatchPolicy:
     replay = passive.ReplayThresholds(candidate_hamming=policy.replay_candidate_hamming,
                                       max_residual=policy.replay_max_residual,
                                       near_duplicate_hamming=policy.near_duplicate_hamming)
-    return MatchPolicy(match_distance=policy.match_distance, replay=replay)
+    return MatchPolicy(matcher=Matcher(policy.match_model), match_distance=policy.match_distance,
+                       dlib_veto_distance=policy.dlib_veto_distance,
+                       certain_mismatch_distance=policy.certain_mismatch_distance,
+                       replay=replay)
 
 
 def earlier_photos(uow: UnitOfWork, store: BlobStore, learner_id: int, *, before: datetime,
@@ -96,9 +112,14 @@ def liveness_policy(policy: Policy) -> LivenessPolicy:
 
 def process_enrolment(uow: UnitOfWork, *, enrolment_id: str, store: BlobStore, policy: Policy,
                       models_dir: Path, now: datetime) -> FaceEnrolment:
-    """Judge a pending enrolment photo: a template in force, or the reasons there is none.
+    """Judge a pending enrolment photo: templates in force, or the reasons there are none.
 
-    A new template deactivates the learner's previous one (kept: history). Idempotent: a
+    One template per model is made (SFace and dlib), each row naming its model. Before it
+    takes force the new face is searched against every enrolled learner of the province
+    (1:N, regardless of institution): the same face under another ID number, or another face
+    already enrolled under this ID number, holds the submission for the county reviewer
+    (status ``held``, templates kept inactive, a FaceIdentityHold per finding).
+    A new template deactivates the learner's previous ones (kept: history). Idempotent: a
     submission judged already is left alone (a task may run twice).
     """
     s = uow.session
@@ -114,20 +135,95 @@ def process_enrolment(uow: UnitOfWork, *, enrolment_id: str, store: BlobStore, p
         row.status, row.reasons = "rejected", list(result.reasons)
         s.flush()
         return row
-    assert result.template is not None and result.quality is not None
-    face_repo.deactivate_templates(s, row.learner_id)
+    assert result.templates is not None and result.quality is not None
     q = result.quality
-    template = FaceTemplate(
-        learner_id=row.learner_id, vector=template_to_bytes(result.template),
-        model=TEMPLATE_MODEL, blob_key=row.blob_key, sha256=row.sha256,
-        phash=phash_hex(result.phash), active=True, created_at=now,
-        quality={"face_px": q.face_px, "sharpness": round(q.sharpness, 2),
-                 "brightness": round(q.brightness, 2), "contrast": round(q.contrast, 2)})
-    s.add(template)
-    s.flush()
-    row.status, row.reasons, row.template_id = "enrolled", [], template.id
-    s.flush()
+    quality = {"face_px": q.face_px, "sharpness": round(q.sharpness, 2),
+               "brightness": round(q.brightness, 2), "contrast": round(q.contrast, 2)}
+    if result.live_score is not None:
+        quality["live_score"] = round(result.live_score, 4)
+    install_templates(uow, row, dict(result.templates), phash=result.phash, quality=quality,
+                      policy=policy, now=now)
     return row
+
+
+def install_templates(uow: UnitOfWork, row: FaceEnrolment, templates: dict[str, np.ndarray], *,
+                      phash: int | None, quality: dict[str, Any], policy: Policy,
+                      now: datetime, check_identity: bool = True) -> list[FaceTemplate]:
+    """Store one template per model for ``row``; in force unless the 1:N check holds it."""
+    s = uow.session
+    findings = identity_findings(uow, row.learner_id, templates, policy) if check_identity \
+        else []
+    held = bool(findings)
+    if not held:
+        face_repo.deactivate_templates(s, row.learner_id)
+    made = []
+    for model, vector in templates.items():
+        t = FaceTemplate(learner_id=row.learner_id, vector=template_to_bytes(vector),
+                         model=model, blob_key=row.blob_key, sha256=row.sha256,
+                         phash=phash_hex(phash), active=not held, created_at=now,
+                         quality=quality)
+        s.add(t)
+        made.append(t)
+    s.flush()
+    deciding = Matcher(policy.match_model).deciding_model
+    row.template_id = next((t.id for t in made if t.model == deciding), made[0].id)
+    if held:
+        learner = s.get(Learner, row.learner_id)
+        inst = s.get(Institution, learner.institution_id) if learner else None
+        county = inst.county_code if inst else ""
+        for f in findings:
+            s.add(FaceIdentityHold(enrolment_id=row.id, learner_id=row.learner_id,
+                                   institution_id=row.institution_id, county_code=county,
+                                   kind=f.kind, other_learner_id=f.other_learner_id,
+                                   other_template_id=f.other_template_id, model=deciding,
+                                   distance=f.distance, scope=f.scope, status="open",
+                                   created_at=now))
+        row.status = "held"
+        row.reasons = sorted({f"identity_review:{f.kind}" for f in findings})
+    else:
+        row.status, row.reasons = "enrolled", []
+    s.flush()
+    return made
+
+
+@dataclass(frozen=True)
+class IdentityFinding:
+    kind: str  # same_face_other_id | other_face_same_id
+    other_learner_id: int
+    other_template_id: int
+    distance: float
+    scope: str  # county | province
+
+
+def identity_findings(uow: UnitOfWork, learner_id: int, templates: dict[str, np.ndarray],
+                      policy: Policy) -> list[IdentityFinding]:
+    """1:N: the new face against every enrolled learner of the province, any institution."""
+    s = uow.session
+    learner = s.get(Learner, learner_id)
+    if learner is None:
+        return []
+    inst = s.get(Institution, learner.institution_id)
+    county = inst.county_code if inst else ""
+    model = Matcher(policy.match_model).deciding_model
+    query = templates[model]
+    out: list[IdentityFinding] = []
+    rows = face_repo.gallery(s, model, county[:2])
+    others = [r for r in rows if r.id_number != learner.id_number]
+    if others:
+        matrix = search.gallery_matrix(model, [template_from_bytes(r.vector) for r in others])
+        for i, d in search.within(model, query, matrix, policy.match_distance):
+            r = others[i]
+            out.append(IdentityFinding("same_face_other_id", r.learner_id, r.template_id, d,
+                                       "county" if r.county_code == county else "province"))
+    # another face already enrolled under this ID number (here or in another institution;
+    # a re-enrolment of the same learner with a different face as well)
+    for r in face_repo.templates_by_id_number(s, model, learner.id_number):
+        d = float(search.distances(model, query, search.gallery_matrix(
+            model, [template_from_bytes(r.vector)]))[0])
+        if d > policy.match_distance:
+            out.append(IdentityFinding("other_face_same_id", r.learner_id, r.template_id, d,
+                                       "county" if r.county_code == county else "province"))
+    return out
 
 
 # --- challenge photos --------------------------------------------------------------------
@@ -148,14 +244,18 @@ def judge_challenge(uow: UnitOfWork, *, challenge_id: str, store: BlobStore, pol
     if not pending:
         return c  # judged already (a task delivered twice)
     learner_id = pending[0].learner_id
-    active = face_repo.active_template(s, learner_id)
-    if active is None:
+    active = face_repo.active_templates(s, learner_id)
+    needed = Matcher(policy.match_model).models
+    if not active or any(m not in active for m in needed):
+        # a template of another model is never compared: re-enrolment (`proctor faces
+        # reenrol`) rebuilds it from the stored photo
+        reason = NO_ENROLMENT if not active else f"{TEMPLATE_OUTDATED}:{needed[0]}"
         for p in pending:
-            p.outcome, p.reasons, p.processed_at = NO_ENROLMENT, [NO_ENROLMENT], now
-        _settle(c, "failed", [NO_ENROLMENT])
+            p.outcome, p.reasons, p.processed_at = NO_ENROLMENT, [reason], now
+        _settle(c, "failed", [reason])
         s.flush()
         return c
-    template = template_from_bytes(active.vector)
+    template = {m: template_from_bytes(active[m].vector) for m in needed}
     earlier = earlier_photos(uow, store, learner_id, before=now, exclude_challenge=c.id)
     frames = [decode_image(store.get(p.blob_key)).rgb for p in pending if p.blob_key]
     if c.kind == "liveness":
@@ -168,7 +268,7 @@ def judge_challenge(uow: UnitOfWork, *, challenge_id: str, store: BlobStore, pol
 
 
 def _judge_photo(c: Challenge, photos: list[Photo], photo: Photo, rgb: np.ndarray,
-                 template: np.ndarray, earlier: list[passive.EarlierPhoto], policy: Policy,
+                 template: dict[str, np.ndarray], earlier: list[passive.EarlierPhoto], policy: Policy,
                  models_dir: Path, now: datetime) -> None:
     result = face_engine(models_dir).verify(rgb, template, match_policy(policy), earlier,
                                             sha256=photo.sha256)
@@ -190,12 +290,17 @@ def _judge_photo(c: Challenge, photos: list[Photo], photo: Photo, rgb: np.ndarra
 
 
 def _photo_detail(result: FaceResult) -> dict[str, Any]:
-    detail: dict[str, Any] = {"outcome": result.outcome.value,
+    detail = {"outcome": result.outcome.value, "model": _model_name(result),
               "distance": None if result.distance is None else round(result.distance, 4),
+              "distances": {k: round(v, 4) for k, v in result.distances.items()},
               "live_score": None if result.live_score is None else round(result.live_score, 4)}
     if result.replay is not None:
         detail["replay"] = replay_evidence(result.replay)
     return detail
+
+
+def _model_name(result: FaceResult) -> str | None:
+    return next(iter(result.distances), None)
 
 
 def replay_evidence(r: passive.ReplayFinding) -> dict[str, Any]:
@@ -205,8 +310,8 @@ def replay_evidence(r: passive.ReplayFinding) -> dict[str, Any]:
 
 
 def _judge_liveness(c: Challenge, photos: list[Photo], frames: list[np.ndarray],
-                    template: np.ndarray, earlier: list[passive.EarlierPhoto], policy: Policy,
-                    models_dir: Path, now: datetime) -> None:
+                    template: dict[str, np.ndarray], earlier: list[passive.EarlierPhoto],
+                    policy: Policy, models_dir: Path, now: datetime) -> None:
     lpol = liveness_policy(policy)
     try:
         action = Action(c.action or "")
@@ -244,6 +349,8 @@ def _judge_liveness(c: Challenge, photos: list[Photo], frames: list[np.ndarray],
         "outcome": result.outcome.value, "action": action.value,
         "action_seen": result.action_seen,
         "max_distance": None if result.max_distance is None else round(result.max_distance, 4),
+        "burst_distance": (None if result.burst_distance is None
+                           else round(result.burst_distance, 4)),
         "max_motion": round(max(result.motion), 3) if result.motion else None}
     if evidence:
         detail["replay"] = evidence
@@ -260,9 +367,13 @@ def _frame_outcome(result: LivenessResult, i: int, lpol: LivenessPolicy) -> tupl
     if sig.faces > 1:
         return Outcome.MULTIPLE_FACES.value, [f"multiple_faces:{sig.faces}"]
     assert sig.distance is not None
-    if sig.distance > lpol.match.match_distance:
-        return Outcome.MISMATCH.value, [
-            f"distance_above_threshold:{sig.distance:.3f}>{lpol.match.match_distance}"]
+    why = mismatch_reasons(sig.distances, lpol.match)
+    if why and result.outcome is not Outcome.MISMATCH:
+        # the burst's mean embedding is the enrolled person and this frame is not certainly
+        # someone else: a borderline frame (blur, a turned head), kept visible to reviewers
+        return Outcome.MATCH.value, [f"borderline_frame:{r}" for r in why]
+    if why:
+        return Outcome.MISMATCH.value, list(why)
     return Outcome.MATCH.value, []
 
 

@@ -11,13 +11,22 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from proctor.domain.errors import NotFound
+from sqlalchemy import select
+
+from proctor.domain.errors import Conflict, InvalidInput, NotFound
+from proctor.domain.ids import mask_id_number
 from proctor.services.uploads import check_image
 from proctor.storage.blobs import BlobStore
 from proctor.storage.db import UnitOfWork
 from proctor.storage.repositories import faces as face_repo
 from proctor.storage.repositories import registry as reg_repo
-from proctor.storage.tables import FaceEnrolment, Learner
+from proctor.storage.tables import (
+    FaceEnrolment,
+    FaceIdentityHold,
+    FaceTemplate,
+    Institution,
+    Learner,
+)
 
 # Reason prefixes of the vision layer grouped into the codes clients act on.
 QUALITY_REASONS = {"face_too_small", "too_blurry", "too_dark", "too_bright", "low_contrast"}
@@ -73,3 +82,95 @@ def face_status(uow: UnitOfWork, *, institution_id: int, learner_ext_id: str) ->
         return FaceStatus("enrolled" if active else "none", [], None, None, enrolled_at)
     return FaceStatus(latest.status, list(latest.reasons or []), latest.id, latest.submitted_at,
                       enrolled_at)
+
+
+# --- one person, one identity: holds for the county reviewer ------------------------------
+
+@dataclass(frozen=True)
+class HoldSide:
+    learner_id: str  # the platform's id
+    institution: str
+    county_code: str
+    real_name: str
+    id_number_masked: str
+    photo_blob_key: str | None  # None once purged
+
+
+@dataclass(frozen=True)
+class IdentityHoldView:
+    """What the county reviewer sees of a held enrolment: both people, both photos."""
+
+    hold_id: int
+    kind: str  # same_face_other_id | other_face_same_id
+    scope: str  # county | province
+    status: str
+    model: str
+    distance: float
+    created_at: datetime
+    new: HoldSide  # the enrolment being held
+    other: HoldSide  # the learner already enrolled
+
+
+def _side(uow: UnitOfWork, learner_id: int, blob_key: str | None) -> HoldSide:
+    s = uow.session
+    learner = s.get(Learner, learner_id)
+    assert learner is not None
+    inst = s.get(Institution, learner.institution_id)
+    return HoldSide(learner.ext_id, inst.name if inst else "", inst.county_code if inst else "",
+                    learner.real_name, mask_id_number(learner.id_number), blob_key)
+
+
+def identity_holds(uow: UnitOfWork, county_codes: list[str] | None,
+                   include_decided: bool = False) -> list[IdentityHoldView]:
+    """Holds of enrolments in these counties (None: all), oldest first, for the portal.
+
+    A hold is listed for the county of the new enrolment; a reviewer of the other learner's
+    county sees it too (the match crossed the border)."""
+    s = uow.session
+    q = select(FaceIdentityHold).order_by(FaceIdentityHold.created_at, FaceIdentityHold.id)
+    if not include_decided:
+        q = q.where(FaceIdentityHold.status == "open")
+    out = []
+    for h in s.scalars(q):
+        enrolment = s.get(FaceEnrolment, h.enrolment_id)
+        other_t = s.get(FaceTemplate, h.other_template_id)
+        new = _side(uow, h.learner_id, enrolment.blob_key if enrolment else None)
+        other = _side(uow, h.other_learner_id, other_t.blob_key if other_t else None)
+        if county_codes is not None and new.county_code not in county_codes \
+                and other.county_code not in county_codes:
+            continue
+        out.append(IdentityHoldView(h.id, h.kind, h.scope, h.status, h.model, h.distance,
+                                    h.created_at, new, other))
+    return out
+
+
+def resolve_hold(uow: UnitOfWork, hold_id: int, *, decision: str, user_id: int,
+                 now: datetime) -> FaceIdentityHold:
+    """A county reviewer's decision: ``cleared`` (not one person under two identities: once
+    no hold of the submission is open its templates take force) or ``confirmed``
+    (impersonation or a duplicate identity: the submission is rejected)."""
+    if decision not in ("cleared", "confirmed"):
+        raise InvalidInput("decision must be cleared or confirmed", field="decision")
+    s = uow.session
+    hold = s.get(FaceIdentityHold, hold_id)
+    if hold is None:
+        raise NotFound(f"unknown identity hold {hold_id}", field="hold_id")
+    if hold.status != "open":
+        raise Conflict(f"identity hold {hold_id} was already decided ({hold.status})")
+    hold.status, hold.decided_at, hold.decided_by = decision, now, user_id
+    row = s.get(FaceEnrolment, hold.enrolment_id)
+    assert row is not None
+    holds = list(s.scalars(select(FaceIdentityHold)
+                           .where(FaceIdentityHold.enrolment_id == row.id)))
+    if decision == "confirmed":
+        row.status = "rejected"
+        row.reasons = [*row.reasons, f"identity_confirmed:{hold.kind}"]
+    elif row.status == "held" and all(h.status == "cleared" for h in holds):
+        face_repo.deactivate_templates(s, row.learner_id)
+        for t in s.scalars(select(FaceTemplate).where(
+                FaceTemplate.learner_id == row.learner_id, FaceTemplate.sha256 == row.sha256,
+                FaceTemplate.active.is_(False), FaceTemplate.created_at == row.processed_at)):
+            t.active = True
+        row.status, row.reasons = "enrolled", []
+    s.flush()
+    return hold

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from proctor.domain.errors import InvalidInput, PayloadTooLarge
-from proctor.schemas.telemetry import EVENT_TYPES, EventIn
+from proctor.schemas.telemetry import EVENT_TYPES, EventIn, bad_text, extra_problem, is_session_id
 from proctor.storage.db import UnitOfWork
 from proctor.storage.repositories import study as repo
 
@@ -36,6 +36,8 @@ class IngestResult:
 
 def _reject(result: IngestResult, index: int, raw: Any, fld: str | None, reason: str) -> None:
     event_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+    if event_id is not None and (len(event_id) > 64 or bad_text(event_id)):
+        event_id = None  # never echo back what can't be valid text
     result.rejected.append({"index": index, "id": event_id, "field": fld, "reason": reason})
 
 
@@ -76,11 +78,18 @@ def _validate(raw_events: list[Any], result: IngestResult) -> list[tuple[int, An
     return valid
 
 
-def _row(institution_id: int, ev: Any, received_at: datetime) -> dict[str, Any]:
+def _extra(ev: Any) -> dict[str, Any] | None:
+    extra = ev.model_extra
+    if not extra:
+        return None
+    return {k: v for k, v in extra.items() if k not in _BASE_FIELDS} or None
+
+
+def _row(ev: Any, started_day: int, received_at: datetime, extra: dict[str, Any] | None
+         ) -> dict[str, Any]:
     fields = ev.__dict__  # plain dict access: pydantic's __getattr__ is slow for absent names
-    extra = {k: v for k, v in (ev.model_extra or {}).items() if k not in _BASE_FIELDS}
     return {
-        "institution_id": institution_id,
+        "event_key": repo.event_key(fields["session_id"], started_day, fields["id"]),
         "event_id": fields["id"],
         "session_id": fields["session_id"],
         "seq": fields["seq"],
@@ -94,7 +103,7 @@ def _row(institution_id: int, ev: Any, received_at: datetime) -> dict[str, Any]:
         "visible": fields.get("visible"),
         "focused": fields.get("focused"),
         "state": fields.get("state"),
-        "extra": extra or None,
+        "extra": extra,
     }
 
 
@@ -113,9 +122,11 @@ def ingest_events(uow: UnitOfWork, *, institution_id: int, body: Any, received_a
     result = IngestResult(received=len(raw_events))
     valid = _validate(raw_events, result)
 
-    owned = repo.owned_sessions(uow.session, institution_id, {ev.session_id for _, ev in valid})
+    owned = repo.owned_sessions(uow.session, institution_id,
+                                {ev.session_id for _, ev in valid if is_session_id(ev.session_id)})
+    days = {sid: repo.day_number(o.started_at) for sid, o in owned.items()}
     rows: list[dict[str, Any]] = []
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     in_batch_dupes = 0
     ended: dict[str, datetime] = {}
     for index, ev in valid:
@@ -124,11 +135,17 @@ def ingest_events(uow: UnitOfWork, *, institution_id: int, body: Any, received_a
             _reject(result, index, {"id": ev.id}, "session_id",
                     f"session_id: unknown session {ev.session_id!r}")
             continue
-        if ev.id in seen:
+        extra = _extra(ev)
+        if extra is not None:
+            problem = extra_problem(extra)
+            if problem is not None:
+                _reject(result, index, {"id": ev.id}, problem[0], problem[1])
+                continue
+        if (ev.session_id, ev.id) in seen:
             in_batch_dupes += 1
             continue
-        seen.add(ev.id)
-        rows.append(_row(institution_id, ev, received_at))
+        seen.add((ev.session_id, ev.id))
+        rows.append(_row(ev, days[ev.session_id], received_at, extra))
         if ev.type in TERMINAL_TYPES:
             result.sessions_to_evaluate.add(ev.session_id)
             if ev.type == "session.end":
@@ -138,14 +155,17 @@ def ingest_events(uow: UnitOfWork, *, institution_id: int, body: Any, received_a
     new_ids = repo.insert_events(uow.session, rows)
     result.accepted = len(new_ids)
     result.duplicates = len(rows) - len(new_ids) + in_batch_dupes
-    if new_ids:
-        repo.touch_sessions(uow.session, {r["session_id"] for r in rows if r["event_id"] in new_ids},
-                            received_at)
-        repo.end_sessions(uow.session, ended)
+    new_rows = (rows if len(new_ids) == len(rows)
+                else [r for r in rows if (r["session_id"], r["event_id"]) in new_ids])
+    if new_rows:
+        # ends first (the only row locks ingest waits for, in id order), then the last-seen
+        # times, which never wait (docs/scaling.md: no deadlock between concurrent batches)
+        repo.end_sessions(uow.session, {sid: at for sid, at in ended.items()
+                                        if any(r["session_id"] == sid for r in new_rows)})
+        repo.touch_sessions(uow.session, {r["session_id"] for r in new_rows}, received_at)
     # Only new terminal events trigger work (a re-sent batch does not re-evaluate), and so do
     # new events of a session that had already ended: a batch that was late on the network.
-    new_rows = [r for r in rows if r["event_id"] in new_ids]
     new_terminal = {r["session_id"] for r in new_rows if r["type"] in TERMINAL_TYPES}
-    late = {r["session_id"] for r in new_rows if owned[r["session_id"]] == "ended"}
+    late = {r["session_id"] for r in new_rows if owned[r["session_id"]].status == "ended"}
     result.sessions_to_evaluate = (result.sessions_to_evaluate & new_terminal) | late
     return result

@@ -10,7 +10,17 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    create_engine,
+    event,
+)
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -48,6 +58,41 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class UUIDText(TypeDecorator[str]):
+    """A uuid given and read as its canonical text: native ``uuid`` (16 bytes) on PostgreSQL,
+    36 characters elsewhere."""
+
+    impl = String(36)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(PG_UUID(as_uuid=False))
+        return dialect.type_descriptor(String(36))
+
+
+# Event types as small integers on disk (2 bytes instead of up to 16 of text). Append only:
+# a code, once given, never changes meaning.
+EVENT_TYPE_CODES: dict[str, int] = {
+    "play": 1, "pause": 2, "seek": 3, "ratechange": 4, "heartbeat": 5, "visibility": 6,
+    "focus": 7, "lesson.complete": 8, "session.end": 9,
+}
+EVENT_TYPE_NAMES: dict[int, str] = {v: k for k, v in EVENT_TYPE_CODES.items()}
+
+
+class EventType(TypeDecorator[str]):
+    """An event type's name, stored as its small-integer code."""
+
+    impl = SmallInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> int | None:
+        return None if value is None else EVENT_TYPE_CODES[value]
+
+    def process_result_value(self, value: int | None, dialect: Any) -> str | None:
+        return None if value is None else EVENT_TYPE_NAMES[value]
 
 
 class Base(DeclarativeBase):

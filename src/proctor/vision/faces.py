@@ -2,8 +2,15 @@
 
 Pipeline per snapshot (all models loaded once per process by FaceEngine):
   YuNet (cv2.FaceDetectorYN) on a copy downscaled to ``detect_max_side`` → boxes scaled back;
-  exactly one face; quality of that face; replay/recapture cues; dlib 5-point landmarks on the
-  YuNet box → dlib ResNet 128-d encoding → Euclidean distance to the template.
+  exactly one face; quality of that face; replay/recapture cues; then the matcher:
+  * ``sface`` (default): SFace int8 (cv2.FaceRecognizerSF) on the face aligned with YuNet's
+    five points → 128-d unit vector → distance = 1 − cosine to the template;
+  * ``dlib``: dlib 5-point landmarks on the YuNet box → dlib ResNet 128-d encoding →
+    Euclidean distance;
+  * ``sface+dlib_veto``: SFace decides, a dlib distance above ``dlib_veto_distance`` can only
+    turn a match into a mismatch.
+A template is tied to the model that made it (``SFACE_MODEL``, ``DLIB_MODEL``): vectors of
+two models are never compared (both are 128-d floats, so only the model name tells them apart).
 The 68-point dlib model (iBUG 300-W, non-commercial) is never loaded here.
 Thresholds come in through ``MatchPolicy``: the policy owns them.
 """
@@ -11,7 +18,7 @@ Thresholds come in through ``MatchPolicy``: the policy owns them.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -23,15 +30,20 @@ import face_recognition_models
 import numpy as np
 
 from proctor.vision import passive
+from proctor.vision.models import ALL_MODELS, DLIB_MODEL, SFACE_MODEL, Matcher
 from proctor.vision.quality import QualityReport, QualityThresholds, assess_face
 
 MODELS_DIR_ENV = "PROCTOR_MODELS_DIR"
 YUNET_FILE = "face_detection_yunet_2026may.onnx"
+SFACE_FILE = "face_recognition_sface_2021dec_int8bq.onnx"
 MINIFASNET_FILES = (  # (file, crop scale around the face box) as the models were trained
     ("minifasnet_v2_scale2.7_80x80.onnx", 2.7),
     ("minifasnet_v1se_scale4.0_80x80.onnx", 4.0),
 )
 TEMPLATE_DIM = 128
+
+# a learner's templates: model id → vector
+Templates = Mapping[str, np.ndarray]
 
 
 class Outcome(StrEnum):
@@ -49,8 +61,14 @@ class Outcome(StrEnum):
 class MatchPolicy:
     """Thresholds of face verification; the service builds this from the policy file."""
 
-    # dlib's distance: genuine pairs sit near 0.35, impostors near 0.9 (docs/faces.md).
-    match_distance: float = 0.6
+    matcher: Matcher = Matcher.SFACE
+    # same person at or below this distance of the deciding model (SFace: 1 − cosine; dlib:
+    # Euclidean). SFace 0.614 = cosine 0.386, FMR ≤ 0.1% on Chinese faces (docs/faces.md)
+    match_distance: float = 0.614
+    # sface+dlib_veto only: a dlib distance above this turns an SFace match into a mismatch
+    dlib_veto_distance: float = 0.6
+    # a frame of a burst this far is someone else whatever the burst's mean says
+    certain_mismatch_distance: float = 0.85
     # YuNet confidence for a box to count as a face; its own default. Measured: the dog in
     # dlib's dogs.jpg scores 0.87, the weakest real face of the shared photos 0.918.
     detect_score: float = 0.9
@@ -82,7 +100,8 @@ class Face:
 
 @dataclass(frozen=True)
 class FaceResult:
-    """The verdict on one photo. ``distance`` is set whenever exactly one face was encoded."""
+    """The verdict on one photo. ``distance`` (of the deciding model) is set whenever exactly
+    one face was encoded; ``distances`` holds every model's."""
 
     outcome: Outcome
     distance: float | None
@@ -92,6 +111,7 @@ class FaceResult:
     live_score: float | None = None
     phash: int | None = None  # keep it: later photos are compared against it (replays)
     replay: passive.ReplayFinding | None = None  # the earlier photo it repeats, if any
+    distances: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -100,17 +120,23 @@ class FaceResult:
 
 @dataclass(frozen=True)
 class Enrolment:
-    """Result of enrolling a photo: a template, or the reasons there is none."""
+    """Result of enrolling a photo: templates (one per model), or the reasons there are none."""
 
-    template: np.ndarray | None
+    templates: Mapping[str, np.ndarray] | None
     reasons: tuple[str, ...]
     face: Face | None = None
     quality: QualityReport | None = None
     phash: int | None = None
+    live_score: float | None = None
 
     @property
     def ok(self) -> bool:
-        return self.template is not None
+        return self.templates is not None
+
+    @property
+    def template(self) -> np.ndarray | None:
+        """The dlib template (kept for callers of the dlib-only era)."""
+        return None if self.templates is None else self.templates.get(DLIB_MODEL)
 
 
 def default_models_dir() -> Path:
@@ -121,6 +147,31 @@ def default_models_dir() -> Path:
 
 def face_distance(template: np.ndarray, encoding: np.ndarray) -> float:
     return float(np.linalg.norm(np.asarray(template, np.float64) - encoding))
+
+
+def cosine_distance(template: np.ndarray, embedding: np.ndarray) -> float:
+    """1 − cosine similarity (what cv2.FaceRecognizerSF.match(FR_COSINE) gives, subtracted)."""
+    a, b = np.asarray(template, np.float64), np.asarray(embedding, np.float64)
+    return float(1.0 - a @ b / max(float(np.linalg.norm(a) * np.linalg.norm(b)), 1e-12))
+
+
+def model_distance(model: str, template: np.ndarray, embedding: np.ndarray) -> float:
+    """The distance of ``model``'s own metric (SFace: 1 − cosine, dlib: Euclidean)."""
+    if model == SFACE_MODEL:
+        return cosine_distance(template, embedding)
+    if model == DLIB_MODEL:
+        return face_distance(template, embedding)
+    raise ValueError(f"unknown face model {model!r}")
+
+
+def mean_embedding(model: str, embeddings: Sequence[np.ndarray]) -> np.ndarray:
+    """One vector for several frames of one person: the mean (of unit vectors for SFace)."""
+    arr = np.asarray(embeddings, np.float64)
+    if model == SFACE_MODEL:
+        arr = arr / np.linalg.norm(arr, axis=1, keepdims=True)
+        m = arr.mean(axis=0)
+        return m / max(float(np.linalg.norm(m)), 1e-12)
+    return arr.mean(axis=0)
 
 
 def template_to_bytes(template: np.ndarray) -> bytes:
@@ -146,6 +197,7 @@ class FaceEngine:
         self._detector = cv2.FaceDetectorYN.create(
             str(self.models_dir / YUNET_FILE), "", (320, 320), 0.5, 0.3, 5000
         )
+        self._sface = cv2.FaceRecognizerSF.create(str(self.models_dir / SFACE_FILE), "")
         self._shape_predictor = dlib.shape_predictor(
             face_recognition_models.pose_predictor_five_point_model_location()
         )
@@ -196,6 +248,25 @@ class FaceEngine:
         shape = self._shape_predictor(rgb, rect)
         return np.asarray(self._encoder.compute_face_descriptor(rgb, shape, num_jitters))
 
+    def encode_sface(self, rgb: np.ndarray, face: Face) -> np.ndarray:
+        """128-d SFace embedding (unit length) of ``face`` aligned by YuNet's five points."""
+        row = np.array([*face.box, *face.points.reshape(-1), face.score], np.float32)
+        bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+        aligned = self._sface.alignCrop(bgr, row)
+        feat = np.asarray(self._sface.feature(aligned), np.float64).reshape(-1)
+        return feat / max(float(np.linalg.norm(feat)), 1e-12)
+
+    def embed(self, rgb: np.ndarray, face: Face, model: str, num_jitters: int = 1) -> np.ndarray:
+        if model == SFACE_MODEL:
+            return self.encode_sface(rgb, face)
+        if model == DLIB_MODEL:
+            return self.encode(rgb, face, num_jitters)
+        raise ValueError(f"unknown face model {model!r}")
+
+    def embed_all(self, rgb: np.ndarray, face: Face, models: Sequence[str],
+                  num_jitters: int = 1) -> dict[str, np.ndarray]:
+        return {m: self.embed(rgb, face, m, num_jitters) for m in models}
+
     def live_score(self, rgb: np.ndarray, face: Face) -> float:
         """MiniFASNet's mean probability that the face is a live capture (not print/screen)."""
         bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
@@ -208,8 +279,11 @@ class FaceEngine:
         return total / len(self._antispoof)
 
     # -- use cases ----------------------------------------------------------------------
-    def enrol(self, rgb: np.ndarray, policy: MatchPolicy | None = None) -> Enrolment:
-        """Template from an enrolment photo: exactly one face, large, sharp and lit enough."""
+    def enrol(self, rgb: np.ndarray, policy: MatchPolicy | None = None,
+              models: Sequence[str] = ALL_MODELS) -> Enrolment:
+        """Templates (one per model in ``models``) from an enrolment photo: exactly one face,
+        large, sharp and lit enough. Every model's template is made, so that switching the
+        matcher never needs the photo again."""
         policy = policy or MatchPolicy()
         phash = passive.perceptual_hash(rgb)
         faces = self.significant_faces(self.detect(rgb, policy), policy)
@@ -221,18 +295,22 @@ class FaceEngine:
         quality = assess_face(rgb, face.box, policy.quality)
         if not quality.ok:
             return Enrolment(None, quality.reasons, face=face, quality=quality, phash=phash)
-        template = self.encode(rgb, face, policy.num_jitters)
-        return Enrolment(template, (), face=face, quality=quality, phash=phash)
+        templates = self.embed_all(rgb, face, models, policy.num_jitters)
+        live = self.live_score(rgb, face)
+        return Enrolment(templates, (), face=face, quality=quality, phash=phash, live_score=live)
 
     def verify(
         self,
         rgb: np.ndarray,
-        template: np.ndarray,
+        templates: Templates,
         policy: MatchPolicy | None = None,
         earlier: Sequence[passive.EarlierPhoto] = (),
         sha256: str | None = None,
     ) -> FaceResult:
-        """Compare a snapshot with the enrolled template; see Outcome for the possible answers.
+        """Compare a snapshot with the enrolled templates; see Outcome for the possible answers.
+
+        ``templates``: model id → vector; every model the policy's matcher needs must be in it
+        (a template of another model is never compared: KeyError names the missing one).
 
         ``earlier``: the learner's earlier photos (passive.find_replay); ``sha256``: of the
         uploaded bytes, so that a byte-identical re-send is caught without decoding anything.
@@ -244,39 +322,69 @@ class FaceEngine:
         near_duplicate for the same reason (the near-duplicate reason is kept beside it).
         """
         policy = policy or MatchPolicy()
+        missing = [m for m in policy.matcher.models if m not in templates]
+        if missing:
+            raise KeyError(f"no template of model {missing[0]!r} for matcher {policy.matcher}")
         phash = passive.perceptual_hash(rgb)
+        # replay and near-duplicate checks run on every photo, before any quality gate: a
+        # replayed still of poor quality must leave its trace (the finding is always kept)
+        replay = passive.find_replay(rgb, phash, earlier, policy.replay, sha256)
         all_faces = self.detect(rgb, policy)
         faces = self.significant_faces(all_faces, policy)
-        if not faces:
-            return FaceResult(Outcome.NO_FACE, None, ("no_face",), phash=phash)
-        if len(faces) > 1:
-            reason = f"multiple_faces:{len(faces)}"
-            return FaceResult(Outcome.MULTIPLE_FACES, None, (reason,), tuple(faces), phash=phash)
+        resent = replay is not None and replay.kind is passive.ReplayKind.RESENT
+        if not faces or len(faces) > 1:
+            outcome = Outcome.NO_FACE if not faces else Outcome.MULTIPLE_FACES
+            reasons = ["no_face" if not faces else f"multiple_faces:{len(faces)}"]
+            if resent:
+                assert replay is not None
+                outcome, reasons = Outcome.SPOOF, [replay.reason, *reasons]
+            elif replay is not None:
+                reasons.append(replay.reason)
+            return FaceResult(outcome, None, tuple(reasons), tuple(faces), phash=phash,
+                              replay=replay)
         face = faces[0]
         quality = assess_face(rgb, face.box, policy.quality)
-        distance = face_distance(template, self.encode(rgb, face, policy.num_jitters))
+        embeddings = self.embed_all(rgb, face, policy.matcher.models, policy.num_jitters)
+        distances = {m: model_distance(m, templates[m], e) for m, e in embeddings.items()}
+        distance = distances[policy.matcher.deciding_model]
         wanted = policy.min_live_score is not None or policy.live_score_evidence
         live = self.live_score(rgb, face) if wanted else None
-        replay = passive.find_replay(rgb, phash, earlier, policy.replay, sha256)
         common: dict[str, Any] = {"faces": (face,), "quality": quality, "live_score": live,
-                                  "phash": phash, "replay": replay}
-        if not quality.ok:
-            return FaceResult(Outcome.POOR_QUALITY, distance, quality.reasons, **common)
+                                  "phash": phash,
+                  "replay": replay, "distances": distances}
         spoof_reasons = []
-        if replay is not None and replay.kind is passive.ReplayKind.RESENT:
+        if resent:
+            assert replay is not None
             spoof_reasons.append(replay.reason)
+        if not quality.ok and not spoof_reasons:
+            near_q = () if replay is None else (replay.reason,)
+            return FaceResult(Outcome.POOR_QUALITY, distance, (*quality.reasons, *near_q),
+                              **common)
         if policy.min_live_score is not None and live is not None \
                 and live < policy.min_live_score:
             spoof_reasons.append(f"recapture_suspected:live_score={live:.2f}")
         if spoof_reasons:
             return FaceResult(Outcome.SPOOF, distance, tuple(spoof_reasons), **common)
         near = () if replay is None else (replay.reason,)
-        if distance > policy.match_distance:
-            reason = f"distance_above_threshold:{distance:.3f}>{policy.match_distance}"
-            return FaceResult(Outcome.MISMATCH, distance, (reason, *near), **common)
+        mismatch = mismatch_reasons(distances, policy)
+        if mismatch:
+            return FaceResult(Outcome.MISMATCH, distance, (*mismatch, *near), **common)
         if near:
             return FaceResult(Outcome.NEAR_DUPLICATE, distance, near, **common)
         return FaceResult(Outcome.MATCH, distance, (), **common)
+
+
+def mismatch_reasons(distances: Mapping[str, float], policy: MatchPolicy) -> tuple[str, ...]:
+    """Why these distances are not the enrolled person under the policy's matcher (or ())."""
+    deciding = policy.matcher.deciding_model
+    d = distances[deciding]
+    if d > policy.match_distance:
+        return (f"distance_above_threshold:{d:.3f}>{policy.match_distance}",)
+    if policy.matcher is Matcher.SFACE_DLIB_VETO:
+        dv = distances[DLIB_MODEL]
+        if dv > policy.dlib_veto_distance:
+            return (f"dlib_veto:{dv:.3f}>{policy.dlib_veto_distance}",)
+    return ()
 
 
 def _silent_face_crop(bgr: np.ndarray, box: tuple[int, int, int, int], scale: float) -> np.ndarray:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -22,7 +22,17 @@ import cv2
 import numpy as np
 
 from proctor.vision import passive
-from proctor.vision.faces import Face, FaceEngine, MatchPolicy, Outcome, face_distance
+from proctor.vision.faces import (
+    Face,
+    FaceEngine,
+    MatchPolicy,
+    Outcome,
+    Templates,
+    mean_embedding,
+    mismatch_reasons,
+    model_distance,
+)
+from proctor.vision.models import ALL_MODELS
 
 LANDMARKER_FILE = "face_landmarker.task"
 
@@ -75,10 +85,12 @@ class LivenessPolicy:
 @dataclass(frozen=True)
 class FrameSignals:
     faces: int
-    distance: float | None = None
+    distance: float | None = None  # of the deciding model
     ear: float | None = None
     mar: float | None = None
     yaw_deg: float | None = None  # + = facing the image's right = the learner's left
+    embeddings: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False)
+    distances: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -90,6 +102,8 @@ class LivenessResult:
     frames: tuple[FrameSignals, ...]
     max_distance: float | None
     motion: tuple[float, ...]
+    # the burst's identity: distance of the frames' mean embedding (deciding model)
+    burst_distance: float | None = None
 
     @property
     def passed(self) -> bool:
@@ -159,18 +173,24 @@ def frame_signals(
     engine: FaceEngine,
     landmarker: Landmarker,
     rgb: np.ndarray,
-    template: np.ndarray,
+    templates: Templates | None,
     policy: LivenessPolicy,
 ) -> FrameSignals:
-    faces = engine.significant_faces(engine.detect(rgb, policy.match), policy.match)
+    """One frame's signals; ``templates`` None (enrolment) embeds without comparing."""
+    m = policy.match
+    faces = engine.significant_faces(engine.detect(rgb, m), m)
     if len(faces) != 1:
         return FrameSignals(faces=len(faces))
     face = faces[0]
-    distance = face_distance(template, engine.encode(rgb, face, policy.match.num_jitters))
+    models = m.matcher.models if templates is not None else tuple(ALL_MODELS)
+    embeddings = engine.embed_all(rgb, face, models, m.num_jitters)
+    distances = ({k: model_distance(k, templates[k], e) for k, e in embeddings.items()}
+                 if templates is not None else {})
     points = landmarker.points(rgb)
     ear = eye_aspect_ratio(points) if points is not None else None
     mar = mouth_aspect_ratio(points) if points is not None else None
-    return FrameSignals(1, distance, ear, mar, head_yaw(face, rgb.shape[:2]))
+    return FrameSignals(1, distances.get(m.matcher.deciding_model), ear, mar,
+                        head_yaw(face, rgb.shape[:2]), embeddings, distances)
 
 
 def action_seen(action: Action, frames: Sequence[FrameSignals], policy: LivenessPolicy) -> bool:
@@ -203,7 +223,7 @@ def check_active(
     landmarker: Landmarker,
     frames: Sequence[np.ndarray],
     action: Action,
-    template: np.ndarray,
+    templates: Templates | None,
     policy: LivenessPolicy | None = None,
 ) -> LivenessResult:
     """Judge a liveness burst: right number of frames, one matching face in each, not frozen,
@@ -216,21 +236,39 @@ def check_active(
     if not policy.min_frames <= len(frames) <= policy.max_frames:
         reason = f"frame_count:{len(frames)}_not_in_{policy.min_frames}..{policy.max_frames}"
         return LivenessResult(Outcome.NO_FACE, action, False, (reason,), (), None, ())
-    signals = tuple(frame_signals(engine, landmarker, f, template, policy) for f in frames)
+    signals = tuple(frame_signals(engine, landmarker, f, templates, policy) for f in frames)
     motion = tuple(passive.burst_motion(frames))
     distances = [s.distance for s in signals if s.distance is not None]
     max_distance = max(distances) if distances else None
     seen = action_seen(action, signals, policy)
+    m = policy.match
+    burst: dict[str, float] = {}
+    if templates is not None:
+        for model in m.matcher.models:
+            embs = [s.embeddings[model] for s in signals if model in s.embeddings]
+            if embs:
+                burst[model] = model_distance(model, templates[model],
+                                              mean_embedding(model, embs))
+    burst_distance = burst.get(m.matcher.deciding_model)
 
     def result(outcome: Outcome) -> LivenessResult:
-        return LivenessResult(outcome, action, seen, tuple(reasons), signals, max_distance, motion)
+        return LivenessResult(outcome, action, seen, tuple(reasons), signals, max_distance,
+                              motion, burst_distance)
 
-    # strongest evidence first: another person, then a second face, then a missing face
-    far = [i for i, s in enumerate(signals) if (s.distance or 0) > policy.match.match_distance]
-    if far:
-        # another person in any frame is a mismatch, whatever else the burst shows
-        reasons += [f"distance_above_threshold:frame={i}" for i in far]
+    # strongest evidence first: another person, then a second face, then a missing face.
+    # Several frames, one decision: the burst's mean embedding decides who it is, so one
+    # borderline frame (blur, a turned head) does not fail it; a frame that is certainly
+    # someone else does, whatever the mean says.
+    certain = [i for i, s in enumerate(signals)
+               if (s.distance or 0) >= m.certain_mismatch_distance]
+    if certain:
+        reasons += [f"distance_above_threshold:frame={i}" for i in certain]
         return result(Outcome.MISMATCH)
+    if burst:
+        why = mismatch_reasons(burst, m)
+        if why:
+            reasons += [f"burst_{r}" for r in why]
+            return result(Outcome.MISMATCH)
     if any(s.faces > 1 for s in signals):
         reasons += [f"multiple_faces:frame={i}" for i, s in enumerate(signals) if s.faces > 1]
         return result(Outcome.MULTIPLE_FACES)

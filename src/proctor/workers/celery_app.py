@@ -16,7 +16,10 @@ from proctor.workers.schedule import celery_beat_schedule
 
 celery_app = Celery("proctor", include=["proctor.workers.tasks", "proctor.workers.vision_tasks",
                                          "proctor.workers.callback_tasks",
-                                         "proctor.workers.county_tasks"])
+                                         "proctor.workers.county_tasks",
+                                         "proctor.workers.reevaluate_tasks",
+                                         "proctor.workers.partition_tasks",
+                                         "proctor.workers.paperwork_tasks"])
 _current: dict[str, Settings] = {}
 
 

@@ -31,8 +31,12 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("purge-webhook-receipts", jobs.PURGE_RECEIPTS, 600.0, takes_now=False),
     # delete photo files past settings.photo_retention_days (the records are kept)
     Periodic("purge-old-photos", jobs.PURGE_PHOTOS, 86400.0),
-    # the county's cross-institution rules over today's and yesterday's facts
+    # the county's cross-institution checks over the days since the last run (docs/county.md)
     Periodic("county-check-days", jobs.COUNTY_CHECK_DAYS, 3600.0),
+    # PostgreSQL: create the events table's partitions ahead, detach those past retention
+    Periodic("event-partitions", jobs.EVENT_PARTITIONS, 86400.0, takes_now=False),
+    # the county's monthly / quarterly / annual reports once their period has closed
+    Periodic("reports-generate-due", jobs.GENERATE_DUE_REPORTS, 3600.0),
 )
 
 

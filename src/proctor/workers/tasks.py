@@ -16,6 +16,9 @@ from proctor.storage.replay import purge_receipts
 from proctor.workers import (  # noqa: F401  (registers their tasks)
     callback_tasks,
     county_tasks,
+    paperwork_tasks,
+    partition_tasks,
+    reevaluate_tasks,
     vision_tasks,
 )
 from proctor.workers.celery_app import celery_app

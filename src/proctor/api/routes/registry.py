@@ -7,7 +7,7 @@ from datetime import date
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from proctor.api.deps import BodyDep, PlatformDep, SettingsDep, UowDep
+from proctor.api.deps import BodyDep, NowDep, PlatformDep, SettingsDep, UowDep
 from proctor.api.routes._util import ExtIdPath, parse_model
 from proctor.domain.errors import NotFound
 from proctor.domain.ids import mask_id_number
@@ -22,10 +22,11 @@ from proctor.schemas.registry import (
     LearnerOut,
     LessonOut,
 )
-from proctor.services import registration
+from proctor.services import classes, outbound, registration
 from proctor.services.county import exams as county_exams
 from proctor.services.county.keys import person_key
 from proctor.services.county.persons import person_of
+from proctor.services.policies import policy_for
 from proctor.services.standing import eligibility_rules
 from proctor.storage.repositories import registry as repo
 from proctor.storage.tables import Course, Institution, Learner
@@ -90,9 +91,11 @@ def get_learner(learner_id: ExtIdPath, platform: PlatformDep, uow: UowDep) -> Le
 
 @router.put("/enrolments/{learner_id}/{course_id}", response_model=EnrolmentOut)
 def put_enrolment(learner_id: ExtIdPath, course_id: ExtIdPath, body: BodyDep, platform: PlatformDep,
-                  uow: UowDep, settings: SettingsDep) -> EnrolmentOut:
+                  uow: UowDep, settings: SettingsDep, now: NowDep) -> EnrolmentOut:
     """Enrol a learner in a course (class batch 开班批次 and its start date); 409 `not_eligible`
-    when the county's recorded exams forbid a new subsidised class yet (the one-month rule)."""
+    when the county's recorded exams forbid a new subsidised class yet (the one-month rule).
+    The class opens with its first enrolment (409 SATISFACTION_RECTIFICATION while the
+    institution is in rectification, 422 CLASS_SIZE over 80)."""
     data = parse_model(body, EnrolmentIn)
     cooldown = eligibility_rules(settings).cooldown_months
 
@@ -103,6 +106,9 @@ def put_enrolment(learner_id: ExtIdPath, course_id: ExtIdPath, body: BodyDep, pl
     enrolment, learner, course = registration.upsert_enrolment(
         uow, institution_id=platform.institution_id, learner_ext=learner_id, course_ext=course_id,
         data=data, new_class_check=one_month_rule)
+    classes.class_for_enrolment(uow, enrolment=enrolment, course=course,
+                                policy=policy_for(settings), elig=eligibility_rules(settings),
+                                actor=f"platform:{platform.key_id}", now=now)
     return EnrolmentOut(learner_id=learner.ext_id, course_id=course.ext_id,
                         class_batch=enrolment.class_batch, start_date=enrolment.start_date,
                         practical_hours=enrolment.practical_hours,
@@ -128,6 +134,9 @@ def put_institution(request: Request, body: BodyDep, platform: PlatformDep,
     """Register the URL that receives signed verdict callbacks (CONTRACT §4) and the origins
     whose pages may call the browser endpoints with a session token (docs/sdk.md)."""
     data = parse_model(body, InstitutionSettingsIn)
+    outbound.check_registration(
+        data.callback_url,
+        allow_private=request.app.state.settings.callbacks_allow_private_targets)
     inst = uow.session.get(Institution, platform.institution_id)
     assert inst is not None
     inst.callback_url = data.callback_url

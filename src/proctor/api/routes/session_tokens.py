@@ -6,6 +6,8 @@ renews its own token (bearer) before it runs out, while the session is open.
 
 from __future__ import annotations
 
+import math
+
 from fastapi import APIRouter, Request
 
 from proctor.api.deps import NowDep, SettingsDep, UowDep
@@ -31,4 +33,5 @@ def post_session_token(request: Request, session_id: str, caller: SessionCallerD
     t = session_tokens.mint(uow, key_id=caller.key_id, study=study, now=now,
                             ttl_s=settings.session_token_ttl_s)
     return SessionTokenOut(session_id=study.id, token=t.token, expires_at=t.expires_at,
-                           expires_in=round((t.expires_at - now).total_seconds()))
+                           # exp is whole seconds (JWT NumericDate): the token lives until then, so round up
+                           expires_in=max(0, math.ceil((t.expires_at - now).total_seconds())))

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from proctor.portal.routes import admin, auth, exports, reviewing, views
+from proctor.portal.county import router as county_router
+from proctor.portal.routes import admin, auth, exports, paperwork, reviewing, views
 
 ROUTERS: list[APIRouter] = [
     auth.router,
@@ -17,4 +18,6 @@ ROUTERS: list[APIRouter] = [
     reviewing.router,
     exports.router,
     admin.router,
+    county_router,  # the county's view (issue 14), portal/county/
+    paperwork.router,
 ]

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from proctor.portal import pages
 from proctor.portal.deps import BASE, RowId, ViewerDep, int_or_none, page, redirect
-from proctor.portal.photos import photo_response
+from proctor.portal.photos import enrolment_photo_response, photo_response
 
 router = APIRouter()
 
@@ -60,3 +60,9 @@ def institution_page(request: Request, v: ViewerDep, institution_id: RowId,
 def photo(v: ViewerDep, photo_id: str, thumb: int = 0) -> Response:
     """A kept snapshot (or its thumbnail), for users whose scope holds the session."""
     return photo_response(v, photo_id, thumb=bool(thumb))
+
+
+@router.get("/learners/{learner_id}/enrolment-photo")
+def enrolment_photo(v: ViewerDep, learner_id: RowId) -> Response:
+    """The enrolment photo snapshots are matched against (scope first, then bytes)."""
+    return enrolment_photo_response(v, learner_id)

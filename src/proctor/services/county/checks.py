@@ -63,11 +63,17 @@ def check_session(uow: UnitOfWork, *, session_id: str, settings: Settings, now: 
     study = s.get(StudySession, session_id)
     if study is None:
         return CheckResult(0, 0, 0)
+    return check_fact(uow, build_fact(s, study, settings=settings), settings=settings, now=now)
+
+
+def check_fact(uow: UnitOfWork, row: CountySessionFact, *, settings: Settings, now: datetime
+               ) -> CheckResult:
+    """The rules around one session's fact: its neighbours by index, the person's classes."""
+    s = uow.session
     p = county_policy_for(settings)
-    row = build_fact(s, study, settings=settings)
     near = repo.facts_around(s, row, reach_s=REACH_S)
     findings = [f for f in session_findings([as_value(x) for x in near], p)
-                if session_id in f.session_ids]
+                if row.session_id in f.session_ids]
     findings += enrolment_findings(s, [row.person], p)
     opened = cases.record(uow, findings, now=now)
     return CheckResult(len(near), len(findings), len(opened))

@@ -9,13 +9,94 @@ from datetime import datetime
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from proctor.storage.tables import FaceEnrolment, FaceTemplate, Photo
+from proctor.storage.tables import (
+    FaceEnrolment,
+    FaceIdentityHold,
+    FaceTemplate,
+    Institution,
+    Learner,
+    Photo,
+)
 
 
-def active_template(s: Session, learner_id: int) -> FaceTemplate | None:
-    return s.scalar(select(FaceTemplate)
-                    .where(FaceTemplate.learner_id == learner_id, FaceTemplate.active.is_(True))
-                    .order_by(FaceTemplate.created_at.desc(), FaceTemplate.id.desc()).limit(1))
+def active_template(s: Session, learner_id: int, model: str | None = None) -> FaceTemplate | None:
+    """The learner's template in force (of ``model`` if given: never another model's)."""
+    q = select(FaceTemplate).where(FaceTemplate.learner_id == learner_id,
+                                   FaceTemplate.active.is_(True))
+    if model is not None:
+        q = q.where(FaceTemplate.model == model)
+    return s.scalar(q.order_by(FaceTemplate.created_at.desc(), FaceTemplate.id.desc()).limit(1))
+
+
+def active_templates(s: Session, learner_id: int) -> dict[str, FaceTemplate]:
+    """The learner's templates in force, one per model (the newest of each)."""
+    out: dict[str, FaceTemplate] = {}
+    for t in s.scalars(select(FaceTemplate)
+                       .where(FaceTemplate.learner_id == learner_id,
+                              FaceTemplate.active.is_(True))
+                       .order_by(FaceTemplate.created_at.desc(), FaceTemplate.id.desc())):
+        out.setdefault(t.model, t)
+    return out
+
+
+@dataclass(frozen=True)
+class GalleryRow:
+    template_id: int
+    learner_id: int
+    id_number: str
+    county_code: str
+    institution_id: int
+    vector: bytes
+
+
+def gallery(s: Session, model: str, county_prefix: str) -> list[GalleryRow]:
+    """Every active template of ``model`` of learners whose institution's county code starts
+    with ``county_prefix`` (a province is the first two digits), whatever the institution."""
+    rows = s.execute(
+        select(FaceTemplate.id, FaceTemplate.learner_id, Learner.id_number,
+               Institution.county_code, Institution.id, FaceTemplate.vector)
+        .join(Learner, Learner.id == FaceTemplate.learner_id)
+        .join(Institution, Institution.id == Learner.institution_id)
+        .where(FaceTemplate.active.is_(True), FaceTemplate.model == model,
+               Institution.county_code.startswith(county_prefix)))
+    return [GalleryRow(*r) for r in rows]
+
+
+def templates_by_id_number(s: Session, model: str, id_number: str) -> list[GalleryRow]:
+    """Active templates of ``model`` enrolled under this ID number, in any institution."""
+    rows = s.execute(
+        select(FaceTemplate.id, FaceTemplate.learner_id, Learner.id_number,
+               Institution.county_code, Institution.id, FaceTemplate.vector)
+        .join(Learner, Learner.id == FaceTemplate.learner_id)
+        .join(Institution, Institution.id == Learner.institution_id)
+        .where(FaceTemplate.active.is_(True), FaceTemplate.model == model,
+               Learner.id_number == id_number))
+    return [GalleryRow(*r) for r in rows]
+
+
+def open_holds(s: Session, county_codes: Iterable[str] | None = None) -> list[FaceIdentityHold]:
+    """Identity holds awaiting a reviewer (of these counties, or all)."""
+    q = select(FaceIdentityHold).where(FaceIdentityHold.status == "open")
+    if county_codes is not None:
+        q = q.where(FaceIdentityHold.county_code.in_(list(county_codes)))
+    return list(s.scalars(q.order_by(FaceIdentityHold.created_at, FaceIdentityHold.id)))
+
+
+def holds_of_enrolment(s: Session, enrolment_id: str) -> list[FaceIdentityHold]:
+    return list(s.scalars(select(FaceIdentityHold)
+                          .where(FaceIdentityHold.enrolment_id == enrolment_id)
+                          .order_by(FaceIdentityHold.id)))
+
+
+def latest_enrolled_submissions(s: Session, institution_id: int | None = None
+                                ) -> list[FaceEnrolment]:
+    """Per learner, the submission that made the template in force (for re-enrolment)."""
+    q = (select(FaceEnrolment)
+         .join(FaceTemplate, FaceTemplate.id == FaceEnrolment.template_id)
+         .where(FaceTemplate.active.is_(True)))
+    if institution_id is not None:
+        q = q.where(FaceEnrolment.institution_id == institution_id)
+    return list(s.scalars(q.order_by(FaceEnrolment.institution_id, FaceEnrolment.learner_id)))
 
 
 def deactivate_templates(s: Session, learner_id: int) -> None:

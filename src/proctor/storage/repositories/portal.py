@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, case, cast, false, func, or_, select
+from sqlalchemy import ColumnElement, String, and_, case, cast, false, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from proctor.storage.tables import (
     Course,
     Enrolment,
+    FaceTemplate,
     Institution,
     Learner,
     Lesson,
@@ -35,6 +37,8 @@ class QueueFilters:
     status: str = ""
     started_from: datetime | None = None
     started_before: datetime | None = None
+    q: str = ""  # a name, a full ID number, a learner's platform id, an institution name
+    sort: str = ""  # "" awaiting first then newest | "newest" | "oldest"
 
 
 # --- single objects, or None when out of scope ---------------------------------------------
@@ -117,6 +121,9 @@ def last_decisions(s: Session, session_ids: Sequence[str]) -> dict[str, tuple[Re
 
 FLAGGED = or_(SessionVerdict.engine_status == "invalid",
               SessionVerdict.status.in_(("invalid", "under_review")))
+AWAITING_FIRST = and_(SessionVerdict.engine_status == "invalid",
+                      SessionVerdict.reviewed.is_(False))
+ID_NUMBER = re.compile(r"\d{17}[\dXx]")
 NEEDS_REVIEW = or_(SessionVerdict.status == "under_review",
                    and_(SessionVerdict.engine_status == "invalid",
                         SessionVerdict.reviewed.is_(False)))
@@ -136,8 +143,22 @@ def _queue_where(covers: Any, f: QueueFilters) -> list[ColumnElement[bool]]:
         where.append(cast(SessionVerdict.rules, String).like(f'%"{f.rule}"%'))
     if f.status == "needs_review":
         where.append(NEEDS_REVIEW)
+    elif f.status == "awaiting":
+        where.append(AWAITING_FIRST)
+    elif f.status == "second":
+        where.append(SessionVerdict.status == "under_review")
+    elif f.status == "reviewed":
+        where.append(and_(SessionVerdict.reviewed.is_(True),
+                          SessionVerdict.status != "under_review"))
     elif f.status:
         where.append(SessionVerdict.status == f.status)
+    if f.q:
+        if ID_NUMBER.fullmatch(f.q):  # an ID number matches in full only, never in part
+            where.append(Learner.id_number == f.q.upper())
+        else:
+            like = "%" + f.q.replace("\\", "").replace("%", "").replace("_", "") + "%"
+            where.append(or_(Learner.real_name.like(like), Institution.name.like(like),
+                             Learner.ext_id == f.q))
     if f.started_from is not None:
         where.append(StudySession.started_at >= f.started_from)
     if f.started_before is not None:
@@ -154,20 +175,59 @@ def _queue_select() -> Any:
             .join(Lesson, Lesson.id == StudySession.lesson_id))
 
 
-def queue(s: Session, covers: Any, f: QueueFilters, *, offset: int, limit: int
-          ) -> tuple[list[tuple[StudySession, SessionVerdict, Learner, Institution, Course, Lesson]],
-                     int]:
-    """Sessions awaiting a decision first, then the newest."""
+QueueRow = tuple[StudySession, SessionVerdict, Learner, Institution, Course, Lesson]
+Cursor = tuple[int, datetime, str]  # (awaiting first?, started_at, session id) of a row
+
+
+def _order(f: QueueFilters) -> tuple[Any, bool]:
+    """(the priority expression, newest first?)"""
+    prio = case((NEEDS_REVIEW, 0), else_=1) if f.sort == "" else literal(0)
+    return prio, f.sort != "oldest"
+
+
+def queue(s: Session, covers: Any, f: QueueFilters, *, offset: int, limit: int,
+          after: Cursor | None = None) -> tuple[list[QueueRow], int]:
+    """Sessions awaiting a decision first, then the newest (or by ``f.sort``); keyset paging
+    after ``after`` (the last row of the page before), else ``offset``."""
     where = _queue_where(covers, f)
     total = int(s.scalar(select(func.count()).select_from(StudySession)
                          .join(SessionVerdict, SessionVerdict.session_id == StudySession.id)
+                         .join(Learner, Learner.id == StudySession.learner_id)
                          .join(Institution, Institution.id == StudySession.institution_id)
                          .where(*where)) or 0)
-    order = case((NEEDS_REVIEW, 0), else_=1)
-    rows = s.execute(_queue_select().where(*where)
-                     .order_by(order, StudySession.started_at.desc(), StudySession.id)
-                     .offset(offset).limit(limit))
-    return [tuple(r) for r in rows], total
+    prio, newest = _order(f)
+    stmt = _queue_select().where(*where)
+    if after is not None:
+        p, t, sid = after
+        later = StudySession.started_at < t if newest else StudySession.started_at > t
+        stmt = stmt.where(or_(prio > p, and_(prio == p, later),
+                              and_(prio == p, StudySession.started_at == t,
+                                   StudySession.id > sid)))
+    else:
+        stmt = stmt.offset(offset)
+    started = StudySession.started_at.desc() if newest else StudySession.started_at.asc()
+    rows = s.execute(stmt.add_columns(prio).order_by(prio, started, StudySession.id)
+                     .limit(limit))
+    out: list[QueueRow] = []
+    for r in rows:
+        out.append(tuple(r[:6]))
+    return out, total
+
+
+def cursor_of(row: QueueRow, f: QueueFilters) -> Cursor:
+    st, verdict = row[0], row[1]
+    awaiting = verdict.status == "under_review" or (verdict.engine_status == "invalid"
+                                                     and not verdict.reviewed)
+    return (0 if (f.sort != "" or awaiting) else 1, st.started_at, st.id)
+
+
+def next_awaiting(s: Session, covers: Any, exclude: str) -> str | None:
+    """The next session awaiting a decision (queue order), for 下一条."""
+    return s.scalar(select(StudySession.id)
+                    .join(SessionVerdict, SessionVerdict.session_id == StudySession.id)
+                    .where(NEEDS_REVIEW, covers(StudySession.institution_id),
+                           StudySession.id != exclude)
+                    .order_by(StudySession.started_at.desc(), StudySession.id).limit(1))
 
 
 def needs_review_count(s: Session, covers: Any) -> int:
@@ -191,3 +251,11 @@ def session_facts(s: Session, covers: Any, since: datetime
 
 def nothing(_column: Any) -> ColumnElement[bool]:
     return false()
+
+
+def enrolment_blob(s: Session, learner_id: int) -> str | None:
+    """The blob of the learner's active enrolment photo (what snapshots are matched against)."""
+    return s.execute(select(FaceTemplate.blob_key).where(
+        FaceTemplate.learner_id == learner_id, FaceTemplate.active.is_(True),
+        FaceTemplate.blob_key.is_not(None)).order_by(FaceTemplate.id.desc()).limit(1)
+    ).scalar_one_or_none()

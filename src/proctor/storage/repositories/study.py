@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Float, cast, func, select, update
@@ -11,6 +14,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from proctor.domain.model import SessionState
+from proctor.storage.db import EVENT_TYPE_CODES
 from proctor.storage.tables import StudySession, TelemetryEvent
 
 
@@ -20,78 +24,190 @@ def session_of(session: Session, institution_id: int, session_id: str) -> StudyS
     return found if found is not None and found.institution_id == institution_id else None
 
 
-def owned_sessions(session: Session, institution_id: int, ids: Iterable[str]) -> dict[str, str]:
-    """{session id: status} for those of ``ids`` that belong to the institution."""
-    wanted = list(set(ids))
-    owned: dict[str, str] = {}
+@dataclass(frozen=True, slots=True)
+class OwnedSession:
+    status: str
+    started_at: datetime
+
+
+def owned_sessions(session: Session, institution_id: int,
+                   ids: Iterable[str]) -> dict[str, OwnedSession]:
+    """{session id: its status and start} for those of ``ids`` that belong to the institution."""
+    wanted = sorted(set(ids))
+    owned: dict[str, OwnedSession] = {}
+    if not wanted:
+        return owned
+    if session.get_bind().dialect.name == "postgresql":
+        # one plain round trip (the ORM's statement building cost more than the lookup)
+        with _raw(session).cursor() as cur:
+            cur.execute("SELECT id, status, started_at FROM study_sessions "
+                        "WHERE institution_id = %s AND id = ANY(%s)", (institution_id, wanted))
+            return {sid: OwnedSession(status, started) for sid, status, started in cur}
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
         rows = session.execute(
-            select(StudySession.id, StudySession.status).where(
+            select(StudySession.id, StudySession.status, StudySession.started_at).where(
                 StudySession.institution_id == institution_id, StudySession.id.in_(chunk)
             )
         )
-        owned.update({sid: status for sid, status in rows})
+        owned.update({sid: OwnedSession(status, started) for sid, status, started in rows})
     return owned
 
 
-_EVENT_COLUMNS = ("institution_id", "event_id", "session_id", "seq", "type", "client_ts", "server_ts",
-                  "position", "from_pos", "to_pos", "rate", "visible", "focused", "state", "extra")
-_PG_INSERT = (
-    f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) "
-    f"VALUES ({', '.join(['%s'] * len(_EVENT_COLUMNS))}) "
-    "ON CONFLICT (institution_id, event_id) DO NOTHING RETURNING event_id"
-)
+# --- the event key -------------------------------------------------------------------------
+# bits 62..48: the session's start day since 2000-01-01 (so a session's events share one
+# monthly partition, and the key's range is the partition key); bits 47..0: the first 48 bits
+# of md5("{session id}/{event id}") (the same in SQL, for the migration). A collision (another
+# event of the same key) is found against the stored ids and moved to the next key.
+_EPOCH = date(2000, 1, 1)
+_HASH_BITS = 48
+_HASH_MASK = (1 << _HASH_BITS) - 1
 
 
-def insert_events(session: Session, rows: Sequence[dict[str, Any]]) -> set[str]:
-    """Append events, ignoring ids already stored; returns the event ids that were new."""
+def day_number(at: datetime | date) -> int:
+    d = at.astimezone(UTC).date() if isinstance(at, datetime) else at
+    return (d - _EPOCH).days
+
+
+def key_floor(day: int) -> int:
+    """The smallest event key of sessions started on ``day`` (partition bounds)."""
+    return day << _HASH_BITS
+
+
+def event_key(session_id: str, started_day: int, event_id: str) -> int:
+    digest = hashlib.md5(f"{session_id}/{event_id}".encode(), usedforsecurity=False).digest()
+    return (started_day << _HASH_BITS) | int.from_bytes(digest[:6], "big")
+
+
+def _next_key(key: int) -> int:
+    """The next key of the same day (wrapping inside it)."""
+    return (key & ~_HASH_MASK) | ((key + 1) & _HASH_MASK)
+
+
+EVENT_COLUMNS = ("event_key", "session_id", "client_ts", "server_ts", "position", "from_pos",
+                 "to_pos", "rate", "seq", "type", "visible", "focused", "state", "event_id",
+                 "extra")
+_PG_TYPES = ["int8", "uuid", "timestamptz", "timestamptz", "float8", "float8", "float8",
+             "float8", "int4", "int2", "bool", "bool", "text", "text", "jsonb"]
+
+
+def _raw(session: Session) -> Any:
+    """The session's own psycopg connection (same transaction)."""
+    return session.connection().connection.driver_connection
+
+
+def insert_events(session: Session, rows: Sequence[dict[str, Any]]) -> set[tuple[str, str]]:
+    """Append events (dicts with ``EVENT_COLUMNS``, ``type`` as its name), ignoring those
+    already stored; returns (session id, event id) of the events that were new. Rows must have
+    distinct (session_id, event_id)."""
     if not rows:
         return set()
-    if session.get_bind().dialect.name == "postgresql":
-        return _insert_events_pg(session, rows)
-    stmt = (
-        sqlite.insert(TelemetryEvent)
-        .on_conflict_do_nothing(index_elements=["institution_id", "event_id"])
-        .returning(TelemetryEvent.event_id)
-    )
-    return set(session.scalars(stmt, list(rows)))
-
-
-def _insert_events_pg(session: Session, rows: Sequence[dict[str, Any]]) -> set[str]:
-    """psycopg's pipelined executemany on the session's own connection (same transaction).
-
-    Measured ~5x faster than SQLAlchemy's insertmanyvalues for 1000-row batches (the ORM's
-    per-row bookkeeping dominates there); see docs/benchmarks.md.
-    """
-    from psycopg.types.json import Jsonb
-
-    params = [
-        tuple(Jsonb(r["extra"]) if c == "extra" and r["extra"] is not None else r[c]
-              for c in _EVENT_COLUMNS)
-        for r in rows
-    ]
-    raw = session.connection().connection.driver_connection
-    assert raw is not None
-    new: set[str] = set()
-    with raw.cursor() as cur:
-        cur.executemany(_PG_INSERT, params, returning=True)
-        while True:
-            new.update(row[0] for row in cur.fetchall())
-            if not cur.nextset():
-                break
+    insert = _insert_pg if session.get_bind().dialect.name == "postgresql" else _insert_sqlite
+    new: set[tuple[str, str]] = set()
+    pending = list(rows)
+    for _ in range(64):  # each round moves the colliding rows to their next key
+        inserted = insert(session, pending)
+        new.update((r["session_id"], r["event_id"]) for r in pending if r["event_key"] in inserted)
+        rest = [r for r in pending if r["event_key"] not in inserted]
+        if not rest:
+            break
+        stored = _stored_ids(session, [r["event_key"] for r in rest])
+        pending = []
+        for r in rest:
+            if stored.get(r["event_key"]) == (r["session_id"], r["event_id"]):
+                continue  # a true duplicate: already stored
+            # either an id stored under a moved key earlier, or a real collision
+            moved = _find_moved(session, r)
+            if moved:
+                continue
+            pending.append({**r, "event_key": _next_key(r["event_key"])})
+        if not pending:
+            break
     return new
 
 
+def _stored_ids(session: Session, keys: Sequence[int]) -> dict[int, tuple[str, str]]:
+    e = TelemetryEvent
+    rows = session.execute(select(e.event_key, e.session_id, e.event_id)
+                           .where(e.event_key.in_(list(keys))))
+    return {k: (str(sid), eid) for k, sid, eid in rows}
+
+
+def _find_moved(session: Session, row: dict[str, Any]) -> bool:
+    """Whether this (session, event id) is already stored under a later key of its probe run."""
+    e = TelemetryEvent
+    found = session.execute(select(e.event_key).where(
+        e.session_id == row["session_id"], e.event_id == row["event_id"])).first()
+    return found is not None
+
+
+def _insert_sqlite(session: Session, rows: Sequence[dict[str, Any]]) -> set[int]:
+    stmt = (
+        sqlite.insert(TelemetryEvent)
+        .on_conflict_do_nothing(index_elements=["event_key"])
+        .returning(TelemetryEvent.event_key)
+    )
+    return set(session.scalars(stmt, [{c: r[c] for c in EVENT_COLUMNS} for r in rows]))
+
+
+_PG_STAGE = ("CREATE TEMP TABLE IF NOT EXISTS events_in "
+             "(LIKE events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+_PG_COPY = f"COPY events_in ({', '.join(EVENT_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+# in key order: two batches inserting the same keys take their locks in one order (no deadlock)
+_PG_MOVE = (f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
+            f"SELECT {', '.join(EVENT_COLUMNS)} FROM events_in ORDER BY event_key "
+            "ON CONFLICT (event_key) DO NOTHING RETURNING event_key")
+
+
+def _insert_pg(session: Session, rows: Sequence[dict[str, Any]]) -> set[int]:
+    """COPY into a temporary table, then one INSERT ... SELECT ... ON CONFLICT DO NOTHING.
+
+    Measured against psycopg's pipelined executemany in docs/benchmarks.md (ingest section).
+    """
+    from psycopg.types.json import Jsonb
+
+    codes = EVENT_TYPE_CODES
+    uuids = {sid: uuid.UUID(sid) for sid in {r["session_id"] for r in rows}}
+    raw = _raw(session)
+    with raw.cursor() as cur:
+        cur.execute(_PG_STAGE)
+        cur.execute("TRUNCATE events_in")
+        with cur.copy(_PG_COPY) as copy:
+            copy.set_types(_PG_TYPES)
+            write = copy.write_row
+            for r in rows:
+                extra = r["extra"]
+                write((r["event_key"], uuids[r["session_id"]], r["client_ts"], r["server_ts"],
+                       r["position"], r["from_pos"], r["to_pos"], r["rate"], r["seq"],
+                       codes[r["type"]], r["visible"], r["focused"], r["state"], r["event_id"],
+                       None if extra is None else Jsonb(extra)))
+        cur.execute(_PG_MOVE)
+        return {k for (k,) in cur.fetchall()}
+
+
 def touch_sessions(session: Session, session_ids: Iterable[str], at: datetime) -> None:
-    """One statement for the whole batch: they all arrived at the same moment."""
-    ids = sorted(set(session_ids))  # a stable lock order between concurrent batches
-    if ids:
-        session.execute(update(StudySession).where(StudySession.id.in_(ids)).values(last_event_at=at))
+    """The sessions' last-seen time, one statement for the whole batch, never waiting on a row.
+
+    On PostgreSQL rows another transaction holds are skipped (SKIP LOCKED): that transaction is
+    writing the same field to a time a few milliseconds apart, so nothing of meaning is lost,
+    and concurrent batches over the same sessions can't wait on each other (no deadlock)."""
+    ids = sorted(set(session_ids))
+    if not ids:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        with _raw(session).cursor() as cur:
+            cur.execute(
+                "UPDATE study_sessions SET last_event_at = %(at)s WHERE id IN ("
+                " SELECT id FROM study_sessions WHERE id = ANY(%(ids)s)"
+                " AND (last_event_at IS NULL OR last_event_at < %(at)s)"
+                " ORDER BY id FOR UPDATE SKIP LOCKED)", {"at": at, "ids": ids})
+        return
+    session.execute(update(StudySession).where(StudySession.id.in_(ids)).values(last_event_at=at))
 
 
 def end_sessions(session: Session, ended_at: dict[str, datetime]) -> None:
-    for sid, at in ended_at.items():
+    """Called before ``touch_sessions`` (in id order): the only row locks ingest waits for."""
+    for sid, at in sorted(ended_at.items()):
         session.execute(
             update(StudySession)
             .where(StudySession.id == sid, StudySession.status == SessionState.OPEN)
@@ -105,7 +221,7 @@ def events_of(session: Session, session_id: str) -> list[TelemetryEvent]:
         session.scalars(
             select(TelemetryEvent)
             .where(TelemetryEvent.session_id == session_id)
-            .order_by(TelemetryEvent.seq, TelemetryEvent.id)
+            .order_by(TelemetryEvent.seq, TelemetryEvent.server_ts)
         )
     )
 
@@ -135,7 +251,7 @@ def event_values(session: Session, session_ids: Sequence[str]) -> dict[str, list
                    _epoch(e.server_ts, dialect), e.position, e.from_pos, e.to_pos, e.rate,
                    e.visible, e.focused, e.state)
             .where(e.session_id.in_(list(session_ids)))
-            .order_by(e.seq, e.id))
+            .order_by(e.seq, e.server_ts))
     for sid, *values in session.execute(stmt):
         out[sid].append(tuple(values))
     return out

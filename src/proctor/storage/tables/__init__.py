@@ -9,7 +9,7 @@ from proctor.storage.tables.county import (
     CountySessionFact,
 )
 from proctor.storage.tables.evidence import Challenge, FaceTemplate, Photo, SessionVerdict
-from proctor.storage.tables.faces import FaceEnrolment
+from proctor.storage.tables.faces import FaceEnrolment, FaceIdentityHold
 from proctor.storage.tables.paperwork import (
     Leave,
     Notice,
@@ -59,6 +59,7 @@ __all__ = [
     "Challenge",
     "FaceTemplate",
     "FaceEnrolment",
+    "FaceIdentityHold",
     "Photo",
     "SessionVerdict",
     "Course",

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from proctor.domain.model import SessionState
-from proctor.storage.db import Base, BigIntPK, UTCDateTime, utcnow
+from proctor.storage.db import Base, EventType, UTCDateTime, UUIDText, utcnow
 
 
 class StudySession(Base):
@@ -33,33 +34,37 @@ class StudySession(Base):
 
 
 class TelemetryEvent(Base):
-    """A player event. Append-only; unique per (institution, platform event id) = idempotent."""
+    """A player event. Append-only, idempotent on ``event_key`` (docs/scaling.md).
+
+    Narrow on purpose (province volume): no surrogate id and no institution (the session says
+    both), the session as a native uuid on PostgreSQL, the type as a small integer, and one
+    64-bit key instead of a text index over the platform's event id: the key's top 16 bits are
+    the session's start day (so a session's events share one monthly partition and the key's
+    range is the partition key), the low 48 bits a hash of (session, event id); a collision is
+    detected against the stored event id and moved to the next free key.
+    """
 
     __tablename__ = "events"
-    __table_args__ = (
-        UniqueConstraint("institution_id", "event_id"),
-        Index("ix_events_session_seq", "session_id", "seq"),
-    )
+    __table_args__ = (Index("ix_events_session_id", "session_id"),)
 
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    institution_id: Mapped[int] = mapped_column(Integer)
-    event_id: Mapped[str] = mapped_column(String(64))
+    event_key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     # No foreign key on purpose: checking it row by row took half of the bulk insert's time
     # (docs/benchmarks.md). The ingest service checks every event's session in one query per
     # batch, and study sessions are never deleted.
-    session_id: Mapped[str] = mapped_column(String(36))
-    seq: Mapped[int] = mapped_column(Integer)
-    type: Mapped[str] = mapped_column(String(32))
+    session_id: Mapped[str] = mapped_column(UUIDText)
     client_ts: Mapped[datetime] = mapped_column(UTCDateTime)
     server_ts: Mapped[datetime] = mapped_column(UTCDateTime)
     position: Mapped[float | None] = mapped_column(Float)
     from_pos: Mapped[float | None] = mapped_column(Float)
     to_pos: Mapped[float | None] = mapped_column(Float)
     rate: Mapped[float | None] = mapped_column(Float)
+    seq: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(EventType)
     visible: Mapped[bool | None] = mapped_column(Boolean)
     focused: Mapped[bool | None] = mapped_column(Boolean)
     state: Mapped[str | None] = mapped_column(String(16))
-    extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    event_id: Mapped[str] = mapped_column(String(64))
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JSON().with_variant(JSONB(), "postgresql"))
 
 
 class WebhookReceipt(Base):

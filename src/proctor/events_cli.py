@@ -1,0 +1,34 @@
+"""``proctor events partitions``: the events table's monthly partitions (PostgreSQL)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="The telemetry events table.")
+
+
+@app.command("partitions")
+def partitions_cmd(
+    ahead: Annotated[int | None, typer.Option(help="months to create ahead (default: settings)")] = None,
+    retention: Annotated[int | None, typer.Option(
+        help="detach and drop partitions of sessions older than this many months")] = None,
+) -> None:
+    """Create partitions ahead and apply the retention (what beat does every day)."""
+    from proctor.config import get_settings
+    from proctor.storage import partitions
+    from proctor.storage.db import engine_for, utcnow
+
+    settings = get_settings()
+    with engine_for(settings.database_url).begin() as conn:
+        if not partitions.is_partitioned(conn):
+            typer.echo("events is not partitioned here (SQLite): nothing to do")
+            return
+        done = partitions.maintain(
+            conn, today=utcnow().date(),
+            ahead_months=ahead or settings.events_partitions_ahead_months,
+            retention_months=retention if retention is not None else settings.events_retention_months)
+        have = sorted(partitions.existing(conn))
+    typer.echo(f"created: {', '.join(done.created) or '-'}; detached and dropped: "
+               f"{', '.join(done.dropped) or '-'}; partitions now: {', '.join(have)}")

@@ -1,0 +1,71 @@
+"""``proctor faces …``: re-enrolment for a new face model, and an accuracy check on a folder
+(mounted in proctor.cli). Both load the face models: run them where the vision worker runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from proctor.config import get_settings
+
+app = typer.Typer(help="faces: re-enrolment and accuracy", no_args_is_help=True)
+
+
+@app.command("reenrol")
+def reenrol_cmd(
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+) -> None:
+    """Rebuild every learner's templates for the current models from the stored enrolment
+    photos; learners whose photo no longer passes are listed (their old template is kept)."""
+    from rich.progress import Progress
+
+    from proctor.services.face_admin import learners_to_reenrol, reenrol
+    from proctor.services.policies import policy_for
+    from proctor.storage.blobs import blob_store_from_settings
+    from proctor.storage.db import engine_for, session_factory, unit_of_work, utcnow
+
+    settings = get_settings()
+    with unit_of_work(session_factory(engine_for(settings.database_url))) as uow:
+        _, todo = learners_to_reenrol(uow)
+        with Progress(disable=as_json) as progress:
+            task = progress.add_task("re-enrolling", total=len(todo))
+            report = reenrol(uow, store=blob_store_from_settings(settings),
+                             policy=policy_for(settings), models_dir=settings.models_dir,
+                             now=utcnow(),
+                             on_progress=lambda n, _t: progress.update(task, completed=n))
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+        return
+    typer.echo(f"learners with a template: {report.learners}; rebuilt {report.rebuilt}; "
+               f"up to date {report.up_to_date}; not re-enrolled {len(report.failed)}")
+    for f in report.failed:
+        typer.echo(f"  {f.institution}\t{f.learner_id}\t{', '.join(f.reasons)}")
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    folder: Annotated[Path, typer.Argument(help="one subfolder of photos per person")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the figures as JSON")] = False,
+) -> None:
+    """FNMR / FMR of the policy's matcher on a folder, through the service's pipeline."""
+    from proctor.domain.errors import ProctorError
+    from proctor.services.face_admin import evaluate_folder
+    from proctor.services.policies import policy_for
+
+    settings = get_settings()
+    try:
+        out = evaluate_folder(folder, policy=policy_for(settings), models_dir=settings.models_dir)
+    except ProctorError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(out, ensure_ascii=False))
+        return
+    for key in ("people", "photos", "enrolled", "refused", "matcher", "genuine_pairs",
+                "impostor_pairs", "fnmr", "fmr", "threshold", "threshold_fmr_0_1pct"):
+        typer.echo(f"{key}: {out[key]}")
+    for f in out["refused_files"]:
+        typer.echo(f"  refused {f['file']}: {', '.join(f['reasons'])}")
