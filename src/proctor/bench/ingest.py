@@ -18,6 +18,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -252,7 +253,8 @@ def _copy_rows(url: str, events: list[dict]) -> list[tuple]:
     """The rows the API would store for ``events`` (keys computed), ready for COPY."""
     dsn = url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(dsn) as conn:
-        started = dict(conn.execute("SELECT id, started_at FROM study_sessions").fetchall())
+        started: dict[str, Any] = dict(
+            conn.execute("SELECT id, started_at FROM study_sessions").fetchall())
     now = datetime.now(UTC)
     rows = []
     for e in events:

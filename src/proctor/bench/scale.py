@@ -23,6 +23,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 
@@ -50,8 +51,8 @@ def _columns(conn, table: str) -> list[str]:  # type: ignore[no-untyped-def]
         "AND table_schema = current_schema() ORDER BY ordinal_position"), {"t": table}).scalars())
 
 
-def _clone(conn, table: str, over: dict[str, str], source: str, skip: tuple[str, ...] = ("id",)
-           ) -> None:  # type: ignore[no-untyped-def]
+def _clone(conn: Any, table: str, over: dict[str, str], source: str,
+           skip: tuple[str, ...] = ("id",)) -> None:
     cols = [c for c in _columns(conn, table) if c in over or c not in skip]
     select = ", ".join(over.get(c, f"t.{c}") for c in cols)
     conn.execute(text(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {select} {source}"))

@@ -61,8 +61,10 @@ def get_session(request: Request, session_id: str, platform: SessionReaderDep,
     if study is None:
         raise NotFound(f"unknown session {session_id!r}", field="session_id")
     s = uow.session
-    return session_out(request, study, s.get(Learner, study.learner_id), s.get(Course, study.course_id),
-                       s.get(Lesson, study.lesson_id))
+    learner, course = s.get(Learner, study.learner_id), s.get(Course, study.course_id)
+    lesson = s.get(Lesson, study.lesson_id)
+    assert learner is not None and course is not None and lesson is not None  # foreign keys
+    return session_out(request, study, learner, course, lesson)
 
 
 @router.get("/sessions/{session_id}/events")
