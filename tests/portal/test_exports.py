@@ -149,7 +149,7 @@ def test_flagged_exports() -> None:
     assert xrows[0] == [c.header for c in FLAGGED_COLUMNS]
     assert record["开始时间"] == datetime(2025, 3, 3, 9, 12, 5)  # Henan time, whole seconds
     assert record["违规规则"] == "FAST_FORWARD 快进播放；MULTI_WINDOW 多窗口学习"
-    assert record["状态"] == "待复核"
+    assert record["状态"] == "待二审"  # under_review: a second reviewer is awaited
     assert record["身份证号"] == "410***********123X"
     crows = read_csv(flagged_csv(FLAGGED))
     crecord = dict(zip(crows[0], crows[1], strict=True))
