@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PROCTOR_PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/proctor_test
 export PROCTOR_REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
+# two workers (the machine's two cores), a test file's tests kept on one worker
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: install run test test-fast bench lint services browser paperwork sdk migrate demo clean
 
