@@ -97,3 +97,13 @@ def platform(settings: Settings, app_client: TestClient) -> Platform:
 def other_platform(settings: Settings, app_client: TestClient) -> Platform:
     """Another institution, in another county: must never see the first one's data."""
     return issue_key(settings, app_client, "开封市尉氏县技工学校", "410223")
+
+
+@pytest.fixture(scope="session")
+def playwright_driver() -> Iterator[object]:
+    """One Playwright driver per test process: its sync API can't be started twice at once, and
+    the portal's and the SDK's browsers (different launch flags) may run in the same worker."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        yield playwright

@@ -7,6 +7,7 @@ address space is limited with ``resource.setrlimit``; before the bound, three ev
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 import textwrap
@@ -70,7 +71,10 @@ def arbitrary_claims_cost_what_the_server_saw(events: list[Event]) -> None:
     verdict = evaluate(_session(events), POLICY, now=events[-1].server_ts + 1)
     seen = events[-1].server_ts - events[0].server_ts
     assert verdict.played_seconds <= seen + POLICY.max_event_age_s + 1e-6
-    assert len(verdict.violations) <= 10 * len(events) + 10
+    # findings grow with the events and with the playback credited (one per class hour without
+    # a photo, per 5-minute window without a challenge …), which is itself bounded above
+    windows = math.ceil(verdict.played_seconds / 300)
+    assert len(verdict.violations) <= 10 * len(events) + 10 + 3 * windows
 
 
 def _run_capped(call: str) -> subprocess.CompletedProcess[str]:

@@ -84,19 +84,17 @@ def sdk_built() -> Path:
 
 
 @pytest.fixture(scope="session")
-def camera_browser(fake_camera: Path, sdk_built: Path) -> Iterator[Any]:
+def camera_browser(fake_camera: Path, sdk_built: Path, playwright_driver: Any) -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.fail("Chromium is missing: run `make browser` (scripts/browser.sh)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True,
-            args=[*CHROMIUM_ARGS, "--use-fake-device-for-media-stream",
-                  f"--use-file-for-fake-video-capture={fake_camera}",
-                  "--autoplay-policy=no-user-gesture-required"])
-        yield chromium
-        chromium.close()
+    playwright = playwright_driver  # the session's one driver (tests/conftest.py)
+    chromium = playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True,
+        args=[*CHROMIUM_ARGS, "--use-fake-device-for-media-stream",
+              f"--use-file-for-fake-video-capture={fake_camera}",
+              "--autoplay-policy=no-user-gesture-required"])
+    yield chromium
+    chromium.close()
 
 
 @pytest.fixture(scope="session")
