@@ -8,14 +8,19 @@ photos are refused with `not_live` naming the cue.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
 
+from proctor.cli import app
 from proctor.config import Settings
 from proctor.storage.db import engine_for, session_factory, unit_of_work
-from proctor.storage.tables import FaceEnrolment
-from tests.face_flows import ENROL_FRAME, OBAMA, burst, clip_frames, frozen_burst, jpeg, photo
+from proctor.storage.tables import FaceEnrolment, FaceTemplate, Institution, Learner
+from tests.face_flows import DOG, ENROL_FRAME, OBAMA, burst, clip_frames, frozen_burst, jpeg, photo
 from tests.factories import Platform
 
 pytestmark = pytest.mark.face
@@ -134,3 +139,34 @@ def test_recaptured_photo_is_refused(platform: Platform, settings: Settings, lea
     reasons = r.json()["error"]["reasons"]
     assert any(x.startswith(("not_live:action_not_seen", "not_live:frozen_burst"))
                for x in reasons), reasons
+
+
+def test_staff_reviewed_upload_is_recorded_as_such(
+        platform: Platform, settings: Settings, learner: None, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    with unit_of_work(session_factory(engine_for(settings.database_url))) as uow:
+        inst = uow.session.scalar(select(Institution.name).join(
+            Learner, Learner.institution_id == Institution.id).where(Learner.ext_id == "stu-1"))
+    assert inst is not None
+    (tmp_path / "face.jpg").write_bytes(photo(OBAMA))
+    (tmp_path / "dog.jpg").write_bytes(photo(DOG))
+    monkeypatch.setenv("PROCTOR_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("PROCTOR_BLOB_DIR", str(settings.blob_dir))
+    from proctor.config import get_settings
+    get_settings.cache_clear()
+    try:
+        no_face = CliRunner().invoke(app, ["faces", "enrol-reviewed", inst, "stu-1",
+                                           str(tmp_path / "dog.jpg"), "--reviewer", "李老师"])
+        out = CliRunner().invoke(app, ["faces", "enrol-reviewed", inst, "stu-1",
+                                       str(tmp_path / "face.jpg"), "--reviewer", "李老师"])
+    finally:
+        get_settings.cache_clear()
+    assert no_face.exit_code == 1 and "rejected" in no_face.output and "no_face" in no_face.output
+    assert out.exit_code == 0, out.output
+    got = platform.api.get("/v1/learners/stu-1/face").json()
+    assert got["status"] == "enrolled" and got["source"] == "staff_reviewed"
+    assert got["live"] is False
+    with unit_of_work(session_factory(engine_for(settings.database_url))) as uow:
+        t = uow.session.scalar(select(FaceTemplate).where(FaceTemplate.active.is_(True)))
+        assert t is not None and t.quality["reviewed_by"] == "李老师"
+        assert t.quality["source"] == "staff_reviewed"

@@ -116,7 +116,8 @@ def liveness_policy(policy: Policy) -> LivenessPolicy:
 # --- enrolment ---------------------------------------------------------------------------
 
 def process_enrolment(uow: UnitOfWork, *, enrolment_id: str, store: BlobStore, policy: Policy,
-                      models_dir: Path, now: datetime) -> FaceEnrolment:
+                      models_dir: Path, now: datetime,
+                      evidence: dict[str, Any] | None = None) -> FaceEnrolment:
     """Judge a pending enrolment photo: templates in force, or the reasons there are none.
 
     One template per model is made (SFace and dlib), each row naming its model. Before it
@@ -146,6 +147,7 @@ def process_enrolment(uow: UnitOfWork, *, enrolment_id: str, store: BlobStore, p
                "brightness": round(q.brightness, 2), "contrast": round(q.contrast, 2)}
     if result.live_score is not None:
         quality["live_score"] = round(result.live_score, 4)
+    quality.update({"source": row.source, **(evidence or {})})
     install_templates(uow, row, dict(result.templates), phash=result.phash, quality=quality,
                       policy=policy, now=now)
     return row

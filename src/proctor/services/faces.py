@@ -40,8 +40,11 @@ def learner_of(uow: UnitOfWork, institution_id: int, learner_ext_id: str) -> Lea
 
 
 def submit_enrolment(uow: UnitOfWork, *, institution_id: int, learner_ext_id: str, data: bytes,
-                     store: BlobStore, now: datetime) -> FaceEnrolment:
-    """Check the upload, keep the photo, and record a pending enrolment for the vision task."""
+                     store: BlobStore, now: datetime, source: str = "photo") -> FaceEnrolment:
+    """Check the upload, keep the photo, and record a pending enrolment for the vision task.
+
+    ``source``: ``photo`` (one upload from the platform: not live) or ``staff_reviewed`` (an
+    upload institution staff checked against the person, `proctor faces enrol-reviewed`)."""
     learner = learner_of(uow, institution_id, learner_ext_id)
     checked = check_image(data)
     blob = store.put(checked.data, checked.content_type)
@@ -49,10 +52,17 @@ def submit_enrolment(uow: UnitOfWork, *, institution_id: int, learner_ext_id: st
         id=str(uuid.uuid4()), learner_id=learner.id, institution_id=institution_id,
         status="pending", reasons=[], blob_key=blob.key, sha256=blob.sha256,
         content_type=checked.content_type, width=checked.image.width,
-        height=checked.image.height, submitted_at=now)
+        height=checked.image.height, submitted_at=now, source=source)
     uow.session.add(row)
     uow.session.flush()
     return row
+
+
+def institution_named(uow: UnitOfWork, name: str) -> Institution:
+    inst = uow.session.scalar(select(Institution).where(Institution.name == name))
+    if inst is None:
+        raise NotFound(f"unknown institution {name!r}", field="institution")
+    return inst
 
 
 def rejection_code(reasons: list[str] | tuple[str, ...]) -> str:
