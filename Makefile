@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export PROCTOR_PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/proctor_test
 export PROCTOR_REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run test test-fast bench lint services browser paperwork migrate demo clean
+.PHONY: install run test test-fast bench lint services browser paperwork sdk migrate demo clean
 
 $(STAMP): pyproject.toml requirements/face.txt
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -23,10 +23,11 @@ migrate: install
 	$(BIN)/proctor db upgrade
 
 ## make run: install, migrate the embedded SQLite database under var/, serve on 127.0.0.1:8000
-run: install
+run: install sdk
 	@mkdir -p var
 	$(BIN)/proctor db upgrade && $(BIN)/proctor demo --if-empty
 	@echo "proctor: API docs at http://127.0.0.1:8000/docs  (portal: http://127.0.0.1:8000/portal)"
+	@echo "proctor: the example course page (browser SDK): http://127.0.0.1:8000/demo/player"
 	@echo "proctor: make a platform key with: $(BIN)/proctor platform create --institution NAME --county 410102"
 	$(BIN)/uvicorn proctor.main:create_app --factory --host 127.0.0.1 --port 8000
 
@@ -42,8 +43,14 @@ paperwork:
 browser:
 	@bash scripts/browser.sh
 
-## make test: the whole suite, on SQLite and on the real PostgreSQL and Redis
-test: install services browser paperwork
+## the browser SDK (sdk/js): npm install from the registry, build (ESM + script tag)
+sdk:
+	@bash scripts/sdk.sh
+
+## make test: the whole suite, on SQLite and on the real PostgreSQL and Redis; the SDK's vitest
+## unit tests and size budget; its Playwright tests in Chromium are part of pytest (tests/sdk)
+test: install services browser paperwork sdk
+	@bash scripts/sdk.sh test
 	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 ## make lint: ruff, the layer contracts (import-linter) and mypy

@@ -8,7 +8,15 @@ from typing import Annotated
 
 import typer
 
-from proctor import county_cli, evaluation_cli, events_cli, evidence_cli, faces_cli, paperwork_cli
+from proctor import (
+    county_cli,
+    evaluation_cli,
+    events_cli,
+    evidence_cli,
+    faces_cli,
+    keys_cli,
+    paperwork_cli,
+)
 from proctor.config import get_settings
 from proctor.portal import cli as portal_cli
 from proctor.simulation import cli as simulation_cli
@@ -21,6 +29,7 @@ platform_app = typer.Typer(help="course platforms and their keys", no_args_is_he
 user_app = typer.Typer(help="portal users", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(platform_app, name="platform")
+keys_cli.register(platform_app)  # platform list | rotate | revoke
 app.add_typer(user_app, name="user")
 app.add_typer(simulation_cli.app)
 app.add_typer(evaluation_cli.app)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
+from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
-from sqlalchemy import text
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
 from proctor import __version__
 from proctor.api import cors, errors
@@ -17,6 +19,7 @@ from proctor.api.routes import (
     challenges,
     county,
     faces,
+    operations,
     paperwork,
     registry,
     session_tokens,
@@ -24,6 +27,7 @@ from proctor.api.routes import (
     verdicts,
 )
 from proctor.config import Settings, get_settings
+from proctor.demo_player import routes as demo_player
 from proctor.portal.app import create_portal_app
 from proctor.services import jobs
 from proctor.services.challenges import draw_plan
@@ -70,6 +74,30 @@ def _enqueue_county_checks(uow: UnitOfWork, session_ids: set[str], now: datetime
         uow.enqueue(jobs.COUNTY_CHECK_SESSION, sid, now.isoformat())
 
 
+DOCS_STATIC = Path(__file__).resolve().parent / "docs_static"
+
+
+def _offline_docs(app: FastAPI) -> None:
+    """Swagger UI (/docs) and ReDoc (/redoc) from files the app serves itself (npm
+    swagger-ui-dist and redoc, vendored by scripts/docs_assets.sh): no CDN, works offline."""
+    app.mount("/docs-static", StaticFiles(directory=DOCS_STATIC), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json",
+                                   title="proctor API",
+                                   swagger_js_url="/docs-static/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-static/swagger-ui.css",
+                                   swagger_favicon_url="/docs-static/favicon-32x32.png")
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url=app.openapi_url or "/openapi.json",
+                              title="proctor API", redoc_js_url="/docs-static/redoc.standalone.js",
+                              redoc_favicon_url="/docs-static/favicon-32x32.png",
+                              with_google_fonts=False)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     @contextlib.asynccontextmanager
@@ -81,7 +109,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                          settings):
             yield
 
-    app = FastAPI(title="proctor", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="proctor", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.clock = utcnow  # replaceable: the simulator runs the API in simulated time
     app.state.engine = engine_for(settings.database_url, settings.db_echo)
@@ -97,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     celery_module.configure(settings)
     errors.install(app)
     app.add_middleware(BodyLimitMiddleware, limit_for=_body_limit(settings))
+    app.include_router(operations.router)
     app.include_router(registry.router)
     app.include_router(sessions.router)
     app.include_router(challenges.router)
@@ -107,17 +137,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(session_tokens.router)
     cors.install(app)
     app.include_router(county.router)
+    app.include_router(demo_player.router)
     app.mount("/portal", create_portal_app(app))
-
-    @app.get("/healthz", tags=["operations"])
-    def healthz() -> dict[str, str]:
-        """Liveness and database reachability."""
-        with app.state.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return {"status": "ok", "version": __version__}
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
         return RedirectResponse("/docs")
+
+    _offline_docs(app)
 
     return app

@@ -39,7 +39,7 @@ def test_session_page_shows_the_timeline(
 ) -> None:
     page.goto(f"{preview_url}/preview/session.html")
     svg = page.locator("svg.timeline")
-    assert svg.get_attribute("role") == "img"
+    assert svg.get_attribute("role") == "group"  # it holds links (bands lead to their evidence)
     box = svg.bounding_box()
     assert box is not None
     assert box["width"] > 600  # laid out across the main column

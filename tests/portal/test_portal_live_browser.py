@@ -51,13 +51,13 @@ def test_a_reviewer_overturns_a_flagged_session_and_others_get_404(browser, worl
         page.goto(f"{live}/portal/queue?rule=MULTI_WINDOW")
         row = page.locator("tbody tr", has=page.locator(
             f'a[href="/portal/sessions/{world.flagged[HOME]}"]'))
-        assert "MULTI_WINDOW" in row.inner_text()
+        assert "多窗口学习" in row.inner_text()  # the rule's Chinese name, not its code
         row.get_by_role("link", name="复核").click()
         page.wait_for_url(f"{live}/portal/sessions/{world.flagged[HOME]}")
         timeline = page.locator("svg.timeline")
         assert timeline.is_visible()
         assert timeline.locator(".tl-violation").count() >= 1
-        assert page.locator(".gallery figure img").count() >= 2
+        assert page.locator(".pairs figure img").count() >= 1
         screenshot(page, f"portal-live-session-{backend}")
 
         page.get_by_label("改判有效").check()

@@ -80,7 +80,7 @@ def test_platform_text_is_escaped(env: jinja2.Environment) -> None:
 
 def test_session_page_holds_timeline_verdict_photos_and_review(env: jinja2.Environment) -> None:
     html = render(env, "session.html", samples.session_context())
-    assert '<svg xmlns="http://www.w3.org/2000/svg" role="img" class="timeline"' in html
+    assert '<svg xmlns="http://www.w3.org/2000/svg" role="group" class="timeline"' in html
     assert html.count('class="violation"') == 3  # one card per kind of violation
     assert "26 次照片比对未通过，首次 10:25:30" in html and "另 16 处同类记录" in html
     assert 'id="ev-FACE_LIVENESS"' in html and 'href="#ev-' in html  # bands link to evidence
@@ -109,10 +109,10 @@ def test_review_form_modes(env: jinja2.Environment) -> None:
 @pytest.mark.parametrize(
     ("role", "shown", "hidden"),
     [
-        ("county_reviewer", ["待复核队列", "概览"], ["回调失败", "审计日志", "本机构学员"]),
-        ("admin", ["待复核队列", "回调失败", "审计日志"], ["本机构学员"]),
+        ("county_reviewer", ["复核队列", "概览"], ["回调失败", "审计日志", "本机构学员"]),
+        ("admin", ["复核队列", "回调失败", "审计日志"], ["本机构学员"]),
         ("auditor", ["审计日志", "概览"], ["回调失败"]),
-        ("institution_staff", ["本机构学员"], ["待复核队列", "回调失败", "审计日志"]),
+        ("institution_staff", ["本机构学员"], ["复核队列", "回调失败", "审计日志"]),
     ],
 )
 def test_navigation_follows_the_role(
@@ -140,7 +140,7 @@ def test_audit_page_reports_a_broken_chain(env: jinja2.Environment) -> None:
     assert "哈希链完整" in ok
     broken = render(env, "audit.html", samples.audit_context(broken_seq=3))
     assert "哈希链在第 3 条处断开" in broken
-    assert "&#34;reason&#34;: &#34;网络故障证明&#34;" in broken  # readable Chinese, escaped
+    assert "<dt>理由</dt><dd>网络故障证明</dd>" in broken  # payload in Chinese, not raw JSON
     assert "\\u" not in broken
 
 

@@ -46,7 +46,7 @@ def root() -> ET.Element:
 
 def test_is_accessible_svg(root: ET.Element) -> None:
     assert root.tag == f"{NS}svg"
-    assert root.get("role") == "img"
+    assert root.get("role") == "group"
     title = root.find(f"{NS}title")
     desc = root.find(f"{NS}desc")
     assert title is not None

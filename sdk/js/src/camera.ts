@@ -45,7 +45,8 @@ export class Camera {
     try {
       this.stream = await md.getUserMedia({
         audio: false,
-        video: { facingMode: "user", width: { ideal: 640 }, height: { ideal: 480 } },
+        // the front camera at its own size and orientation (portrait on phones): no crop
+        video: { facingMode: "user" },
       });
     } catch (err) {
       throw cameraError(err);

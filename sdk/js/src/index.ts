@@ -116,7 +116,7 @@ export class ProctorPlayer {
     this.off.push(
       p.on("play", () => {
         this.record("play", { position: p.position() });
-        if (this.blocked) { p.pause(); return; } // a challenge first
+        if (this.blocked) { this.wasPlaying = true; p.pause(); return; } // the challenge first, then on
         if (this.lostTab) this.regainTab();
         this.lock.claim();
       }),

@@ -75,6 +75,6 @@ async def get_platform(request: Request, uow: UowDep, body: BodyDep) -> Platform
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
-def parse_json(body: bytes, *, check_text: bool = True) -> Any:
+def parse_json(body: bytes, *, check_text: bool = True, per_item: bool = False) -> Any:
     """JSON as RFC 8259 defines it, bounded in depth, with storable text (api.limits)."""
-    return limits.parse_json(body, check_text=check_text)
+    return limits.parse_json(body, check_text=check_text, per_item=per_item)

@@ -87,15 +87,20 @@ def _no_constants(name: str) -> Any:
     raise MalformedRequest(f"body is not valid JSON: {name} is not a JSON number")
 
 
-def parse_json(body: bytes, *, check_text: bool = True) -> Any:
-    """The JSON value of ``body``; 400 when it is not JSON, too deep, or holds unstorable text."""
+def parse_json(body: bytes, *, check_text: bool = True, per_item: bool = False) -> Any:
+    """The JSON value of ``body``; 400 when it is not JSON, too deep, or holds unstorable text.
+
+    ``per_item``: the caller validates each item of a batch itself (events: one bad event is
+    rejected alone, the rest stored), so NaN / Infinity, text and depth are left to it; only
+    what can't be parsed at all (or nests past the parser's own limit) refuses the body."""
     try:
-        value = json.loads(body, parse_constant=_no_constants)
+        value = json.loads(body) if per_item else json.loads(body, parse_constant=_no_constants)
     except RecursionError:
         raise MalformedRequest(f"JSON nested more than {MAX_JSON_DEPTH} deep") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedRequest(f"body is not valid JSON: {exc}") from None
-    check_value(value, check_text=check_text)
+    if not per_item:
+        check_value(value, check_text=check_text)
     return value
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.support import Translations
+from babel.support import NullTranslations, Translations
 
 from proctor.domain.policy import Policy
 
@@ -33,10 +33,10 @@ PO_FILE = LOCALE_DIR / "zh_CN" / "LC_MESSAGES" / "messages.po"
 MO_FILE = PO_FILE.with_suffix(".mo")
 DISPLAY_TZ = ZoneInfo("Asia/Shanghai")
 
-_translations: Translations | None = None
+_translations: NullTranslations | None = None
 
 
-def translations() -> Translations:
+def translations() -> NullTranslations:
     global _translations
     if _translations is None:
         _translations = Translations.load(str(LOCALE_DIR), ["zh_CN"], domain="messages")
@@ -86,12 +86,14 @@ def _fmt(name: str, value: Any) -> str:
             one = name[:-1] if name.endswith("s") else name  # outcomes → outcome
             return "、".join(_fmt(one, x) for x in value)
         return translate_value(name, str(value))
+    if name.endswith("_at"):
+        return clock(value)
+    if isinstance(value, datetime):
+        return clock(value)
     if name.endswith("_s"):
         return duration_zh(float(value))
     if name.endswith("_pos"):
         return position(float(value))
-    if name.endswith("_at"):
-        return clock(value)
     if name.endswith("_share"):
         return f"{float(value) * 100:.0f}%"
     if name in ("rate", "max_rate"):

@@ -15,7 +15,7 @@ from proctor.config import Settings
 from proctor.domain.errors import MalformedRequest, NotFound
 from proctor.domain.policy import Policy
 from proctor.domain.timeline import build_timeline
-from proctor.portal import labels, messages
+from proctor.portal import divisions, labels, messages
 from proctor.portal.engine_view import player_view
 from proctor.portal.templating import DISPLAY_TZ
 from proctor.portal.timeline import (
@@ -76,7 +76,7 @@ def _phone(v: Viewer, phone: str | None) -> str | None:
 
 
 def _county(code: str) -> str:
-    return code  # the code is what county staff use; a name table can come later
+    return divisions.county_label(code)  # 行政区划 names from the kept data package
 
 
 # --- dashboard -------------------------------------------------------------------------------
@@ -139,7 +139,7 @@ def queue_filters(params: dict[str, str]) -> tuple[dict[str, str], repo.QueueFil
               "q", "sort")}
     start, end = _day(shown["date_from"]), _day(shown["date_to"])
     parsed = repo.QueueFilters(
-        county=shown["county"] if shown["county"].isdigit() else "",
+        county=shown["county"] if divisions.is_county(shown["county"]) else "",
         institution=_int(shown["institution"]), course=_int(shown["course"]),
         rule=shown["rule"] if shown["rule"] in RULES else "",
         status=(shown["status"] if shown["status"] in (*QUEUE_STATUSES, "needs_review")

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
-from proctor.portal import labels
+from proctor.portal import labels, messages
 from proctor.portal.timeline import mmss
 
 PORTAL_DIR = Path(__file__).resolve().parent
@@ -92,6 +92,11 @@ def make_environment(*, base_path: str = DEFAULT_BASE_PATH) -> jinja2.Environmen
         role_label=lambda code: labels.ROLE_LABELS.get(code, code),
         decision_label=lambda code: labels.REVIEW_DECISION_LABELS.get(code, code),
         pretty_json=pretty_json,
+        audit_action=messages.audit_action,
+        audit_key=lambda k: messages.render(f"audit.payload.{k}") if messages.has(
+            f"audit.payload.{k}") else k,
+        audit_value=audit_value,
+        violation_text=messages.render,
     )
     return env
 
@@ -125,6 +130,20 @@ def format_pct(value: float | None, digits: int = 1) -> str:
     if value is None:
         return "—"
     return f"{value * 100:.{digits}f}%"
+
+
+def audit_value(value: Any) -> str:
+    """An audit payload value for people: status and decision codes in Chinese, lists joined."""
+    if isinstance(value, dict):
+        return "；".join(f"{k}：{audit_value(x)}" for k, x in sorted(value.items()))
+    if isinstance(value, list):
+        return "、".join(audit_value(x) for x in value)
+    if value is None or value == "":
+        return "—"
+    text = str(value)
+    return (labels.REVIEW_DECISION_LABELS.get(text) or labels.STATUS_LABELS.get(text)
+            or {"full": "完整", "masked": "已脱敏", "first": "初审", "second": "二审"}.get(text)
+            or text)
 
 
 def pretty_json(value: Any) -> str:

@@ -610,7 +610,7 @@ def render_timeline_svg(view: TimelineView, *, width: int = WIDTH, id_prefix: st
         "svg",
         {
             "xmlns": "http://www.w3.org/2000/svg",
-            "role": "img",
+            "role": "group",
             "class": "timeline",
             "aria-labelledby": f"{id_prefix}-title",
             "aria-describedby": f"{id_prefix}-desc",

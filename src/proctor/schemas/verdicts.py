@@ -14,7 +14,9 @@ from proctor.schemas.paperwork import LeaveOut
 class ChallengeOut(BaseModel):
     challenge_id: str
     kind: str = Field(description="confirm | photo | liveness")
-    prompt: str
+    prompt: str = Field(description="what to show the learner, in Chinese (one language)")
+    code: str | None = Field(default=None, description="confirm: the digits the learner types "
+                             "(also inside the prompt), for clients that lay the popup out")
     issued_at: datetime
     expires_at: datetime
     action: str | None = Field(default=None, description="liveness: blink, turn_left, turn_right, "

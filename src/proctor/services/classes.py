@@ -160,9 +160,13 @@ class Satisfaction:
 
 
 def _respondent(settings: Settings, cls: TrainingClass, learner: Learner) -> str:
-    from proctor.portal.security import secret_key
+    """A keyed hash of the learner within the class: one answer each, nobody can tell whose."""
+    from cryptography.hazmat.primitives import serialization
 
-    key = secret_key(settings).encode()
+    from proctor.services.archive import signing_key
+
+    key = settings.secret_key.encode() if settings.secret_key else signing_key(settings).private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
     return hmac.new(key, f"survey:{cls.id}:{learner.id}".encode(), hashlib.sha256).hexdigest()
 
 

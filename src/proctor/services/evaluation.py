@@ -262,15 +262,13 @@ def evaluate_session(uow: UnitOfWork, *, session_id: str, policy: Policy, now: d
                   policy_id=verdict.policy_id, policy_version=verdict.policy_version,
                   evaluated_at=now)
     if row is None:
-        row = SessionVerdict(session_id=session_id, status=verdict.status, revision=1, **fields)
-        s.add(row)
+        row = ev_repo.first_verdict_row(s, session_id, fields)
         reads.stored(row)
-    else:
-        for key, value in fields.items():
-            setattr(row, key, value)
-        row.revision += 1
-        if not row.reviewed:
-            row.status = verdict.status
+    for key, value in fields.items():
+        setattr(row, key, value)
+    row.revision += 1
+    if not row.reviewed:
+        row.status = verdict.status
     if flush:  # a batch flushes its verdicts together
         s.flush()
     return Evaluated(session_id, row.status, previous, verdict,

@@ -18,7 +18,8 @@ COUNTY_CHECK_SESSION = "proctor.county.check_session"  # (session_id, now_iso)
 COUNTY_CHECK_DAYS = "proctor.county.check_days"        # (now_iso)
 EVENT_PARTITIONS = "proctor.events.partitions"         # ()
 GENERATE_DUE_REPORTS = "proctor.reports.generate_due"  # (now_iso)
+RECONCILE = "proctor.reconcile"                        # (now_iso)
 
 ALL = (EVALUATE_SESSION, EVALUATE_IDLE_SESSIONS, DELIVER_CALLBACK, SWEEP_CALLBACKS,
        PURGE_RECEIPTS, PURGE_PHOTOS, ENROL_FACE, VERIFY_CHALLENGE, COUNTY_CHECK_SESSION,
-       COUNTY_CHECK_DAYS, EVENT_PARTITIONS, GENERATE_DUE_REPORTS)
+       COUNTY_CHECK_DAYS, EVENT_PARTITIONS, GENERATE_DUE_REPORTS, RECONCILE)

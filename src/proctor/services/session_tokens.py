@@ -63,13 +63,13 @@ def mint(uow: UnitOfWork, *, key_id: str, study: StudySession, now: datetime,
         raise Unauthorized("unknown or revoked platform key")
     learner = uow.session.get(Learner, study.learner_id)
     assert learner is not None
-    expires = now + timedelta(seconds=ttl_s)
-    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": study.id, "lrn": learner.ext_id,
+    exp = int((now + timedelta(seconds=ttl_s)).timestamp())
+    claims: dict[str, object] = {"iss": ISSUER, "aud": AUDIENCE, "sub": study.id, "lrn": learner.ext_id,
               "ins": study.institution_id, "iat": int(now.timestamp()),
-              "exp": int(expires.timestamp()), "jti": secrets.token_urlsafe(12)}
+              "exp": exp, "jti": secrets.token_urlsafe(12)}
     token = jwt.encode(claims, _signing_key(key), algorithm=ALGORITHM, headers={"kid": key.key_id})
     return SessionToken(token=token, session_id=study.id,
-                        expires_at=datetime.fromtimestamp(claims["exp"], UTC))
+                        expires_at=datetime.fromtimestamp(exp, UTC))
 
 
 def verify(uow: UnitOfWork, token: str, *, now: datetime) -> TokenGrant:
@@ -89,7 +89,7 @@ def verify(uow: UnitOfWork, token: str, *, now: datetime) -> TokenGrant:
                                                     "require": ["exp", "sub", "ins", "lrn"]})
     except jwt.PyJWTError as exc:
         raise Unauthorized(f"the session token is not valid ({exc})") from None
-    expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
+    expires = datetime.fromtimestamp(int(str(claims["exp"])), UTC)
     if now >= expires:
         raise Unauthorized("the session token has expired: renew it before it runs out, or ask "
                            "the platform for a new one", code="token_expired")

@@ -8,9 +8,10 @@ the per-day job then runs for each simulated day. The matrix says, per scenario,
 rules opened a case on its learners: every cheat must be caught by its rule, and no honest
 control may be flagged (docs/county.md).
 
-Faces: the 1:N search (the faces helper's issue) is not in this branch; the FACE_TWO_IDS scenario
-feeds its would-be finding through the hook that search calls
-(`services.county.checks.record_face_matches`).
+Faces: the simulator sends no photos, so the FACE_TWO_IDS scenario feeds a match through
+`services.county.checks.record_face_matches`; the real path (the faces 1:N search's
+"same_face_other_id" hold, picked up by the per-day job) is tested with real photos in
+tests/county/test_face_holds.py.
 """
 
 from __future__ import annotations

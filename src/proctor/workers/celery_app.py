@@ -19,7 +19,8 @@ celery_app = Celery("proctor", include=["proctor.workers.tasks", "proctor.worker
                                          "proctor.workers.county_tasks",
                                          "proctor.workers.reevaluate_tasks",
                                          "proctor.workers.partition_tasks",
-                                         "proctor.workers.paperwork_tasks"])
+                                         "proctor.workers.paperwork_tasks",
+                                         "proctor.workers.reconcile_tasks"])
 _current: dict[str, Settings] = {}
 
 
@@ -68,3 +69,11 @@ def configure(settings: Settings) -> Celery:
 
 
 configure(get_settings())
+
+
+def task_settings() -> Settings:
+    """The running task's settings (proctor.workers.dispatch.task_settings), kept here for the
+    task modules that import it from this module."""
+    from proctor.workers.dispatch import task_settings as current
+
+    return current()

@@ -6,12 +6,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.exc import OperationalError
 
+from proctor.services import jobs
 from proctor.storage.db import utcnow
 from proctor.workers.celery_app import celery_app
 from proctor.workers.dispatch import task_settings, task_uow
 
 
-@celery_app.task(name="proctor.county.check_session", autoretry_for=(OperationalError,),
+@celery_app.task(name=jobs.COUNTY_CHECK_SESSION, autoretry_for=(OperationalError,),
                  retry_backoff=True, max_retries=5)
 def county_check_session_task(session_id: str, now_iso: str | None = None) -> int:
     """Build the session's county fact and run the cross-institution rules around it."""
@@ -22,7 +23,7 @@ def county_check_session_task(session_id: str, now_iso: str | None = None) -> in
         return check_session(uow, session_id=session_id, settings=task_settings(), now=now).opened
 
 
-@celery_app.task(name="proctor.county.check_days")
+@celery_app.task(name=jobs.COUNTY_CHECK_DAYS)
 def county_check_days_task(now_iso: str | None = None) -> int:
     """The day's and the previous day's facts (local days), all rules: the per-day job."""
     from proctor.services.county.checks import check_day

@@ -52,6 +52,8 @@ def run_inline(settings: Settings, name: str, *args: Any, **kwargs: Any) -> Any:
     (Celery logs the error; the work can be redone)."""
     import proctor.workers.tasks  # noqa: F401  registers every task (callbacks, vision too)
 
+    celery_app.loader.import_default_modules()  # and those of every module in `include`
+
     with running_with(settings):
         result = celery_app.tasks[name].apply(args=args, kwargs=kwargs)
     return result.result if result.successful() else None

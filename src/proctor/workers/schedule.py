@@ -37,6 +37,9 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("event-partitions", jobs.EVENT_PARTITIONS, 86400.0, takes_now=False),
     # the county's monthly / quarterly / annual reports once their period has closed
     Periodic("reports-generate-due", jobs.GENERATE_DUE_REPORTS, 3600.0),
+    # re-enqueue what the broker lost: ended sessions without a current verdict, photos still
+    # pending past their grace (services.reconcile)
+    Periodic("reconcile", jobs.RECONCILE, 120.0),
 )
 
 

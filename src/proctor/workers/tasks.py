@@ -18,6 +18,7 @@ from proctor.workers import (  # noqa: F401  (registers their tasks)
     county_tasks,
     paperwork_tasks,
     partition_tasks,
+    reconcile_tasks,
     reevaluate_tasks,
     vision_tasks,
 )

@@ -19,6 +19,7 @@ def challenge_out(c: Challenge) -> ChallengeOut:
     is_photo = c.kind in ("photo", "liveness")
     return ChallengeOut(
         challenge_id=c.id, kind=c.kind, prompt=c.prompt, issued_at=c.issued_at,
+        code=c.expected_answer if c.kind == "confirm" else None,
         expires_at=c.expires_at, action=c.action,
         frames=list(challenges.LIVENESS_FRAMES) if c.kind == "liveness" else None,
         frame_interval_ms=challenges.LIVENESS_FRAME_INTERVAL_MS if c.kind == "liveness" else None,
@@ -45,6 +46,5 @@ def post_answer(challenge_id: str, body: BodyDep, platform: SessionCallerDep, uo
     data = parse_model(body, AnswerIn)
     c = challenges.answer_confirm(uow, institution_id=platform.institution_id,
                                   challenge_id=challenge_id, answer=data.answer,
-                                  answered_at=data.answered_at, now=now,
-                                  clock_slack_s=settings.timestamp_tolerance_s)
+                                  answered_at=data.answered_at, now=now)
     return AnswerOut(challenge_id=c.id, outcome=c.outcome)

@@ -91,7 +91,8 @@ def get_session_events(session_id: str, platform: PlatformDep, uow: UowDep) -> d
 def post_events(request: Request, body: BodyDep, platform: SessionCallerDep, uow: UowDep,
                 settings: SettingsDep, now: NowDep) -> Any:
     """Append a batch of up to 1000 events; each is accepted, a duplicate, or rejected with a reason."""
-    data = parse_json(body)
+    # values are checked per event by ingest (one bad event is rejected alone, the rest stored)
+    data = parse_json(body, per_item=True)
     require_own_events(platform, data)
     result = ingest_events(uow, institution_id=platform.institution_id, body=data,
                            received_at=now, max_events=settings.max_batch_events)

@@ -87,6 +87,7 @@ class FaceMatch:
     person_b: str
     institution_b: int
     distance: float
+    judged: bool = False  # the faces 1:N search already judged it a match with its own model
 
 
 @dataclass(frozen=True)
@@ -222,9 +223,12 @@ def device_shared(facts: Sequence[SessionFact], p: CountyPolicy) -> list[Finding
     count."""
     out = []
     for kind, get in _DEVICE_KINDS:
-        for (value, day), group in _group(
-                facts, lambda f, get=get: (get(f), local_day(f.start, p)) if get(f) else None
-        ).items():
+        by_device: dict[tuple[str, date], list[SessionFact]] = defaultdict(list)
+        for f in facts:
+            value = get(f)
+            if value:
+                by_device[(value, local_day(f.start, p))].append(f)
+        for (value, day), group in by_device.items():
             pairs = [(a, b) for a, b in _overlapping_pairs(group, p.device_overlap_min_s)
                      if a.person != b.person]
             at_once = _largest_person_set(pairs)
@@ -402,7 +406,7 @@ def face_two_ids(matches: Sequence[FaceMatch], p: CountyPolicy) -> list[Finding]
     """The same face enrolled under two ID numbers (from the faces 1:N search)."""
     out = []
     for m in matches:
-        if m.person_a == m.person_b or m.distance > p.face_max_distance:
+        if m.person_a == m.person_b or (not m.judged and m.distance > p.face_max_distance):
             continue
         a, b = sorted([(m.person_a, m.learner_a), (m.person_b, m.learner_b)])
         out.append(Finding(

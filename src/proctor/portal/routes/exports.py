@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from proctor.domain.errors import NotFound
 from proctor.portal import exports, pages
 from proctor.portal.deps import ViewerDep, int_or_none
+from proctor.portal.templating import DISPLAY_TZ
 from proctor.services import audit_log
 
 router = APIRouter()
@@ -23,7 +24,7 @@ def export(request: Request, v: ViewerDep, name: str) -> Response:
         raise NotFound(pages.NOT_FOUND)
     params = dict(request.query_params)
     reveal = v.scope.sees_full_ids
-    notes = {"导出时间": v.now.astimezone(pages.DISPLAY_TZ).strftime("%Y-%m-%d %H:%M"),
+    notes = {"导出时间": v.now.astimezone(DISPLAY_TZ).strftime("%Y-%m-%d %H:%M"),
              "导出人": v.user.display_name,
              "身份证号": "完整" if reveal else "已脱敏"}
     if kind == "roster":

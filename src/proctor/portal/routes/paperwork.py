@@ -13,18 +13,19 @@ from sqlalchemy import select
 from proctor.domain.errors import Forbidden, NotFound
 from proctor.portal import pages
 from proctor.portal.deps import BASE, RowId, ViewerDep, page, redirect, require_csrf
+from proctor.portal.pages import Viewer
 from proctor.services import audit_log, classes, makeup, notices, reports
 from proctor.storage.tables import Institution, Learner, Notice, Report, TrainingClass
 
 router = APIRouter(prefix="/paperwork")
 
 
-def _counties(v: Any) -> list[str] | None:
+def _counties(v: Viewer) -> list[str] | None:
     """None: every county (administrators, auditors)."""
     return None if v.scope.sees_all else list(v.scope.county_codes)
 
 
-def _county_user(v: Any) -> None:
+def _county_user(v: Viewer) -> None:
     if not (v.scope.sees_all or v.scope.county_codes):
         raise NotFound(pages.NOT_FOUND)
 
@@ -34,7 +35,7 @@ def overview(request: Request, v: ViewerDep) -> HTMLResponse:
     """Rectification periods and subsidy notices in the viewer's scope."""
     s = v.uow.session
     today = v.now.date()
-    inst_ids = set(s.scalars(v.scope.institution_ids()))
+    inst_ids: set[int] = {int(str(i)) for i in s.scalars(v.scope.institution_ids())}
     rects = [{"id": r.id, "institution": name, "rate": r.rate, "started_at": r.started_at,
               "ends_on": r.ends_on, "ended_at": r.ended_at, "ended_by": r.ended_by,
               "active": r.ended_at is None and r.ends_on > today}
@@ -136,7 +137,7 @@ def _charts(f: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _report_in_scope(v: Any, report_id: int) -> Report:
+def _report_in_scope(v: Viewer, report_id: int) -> Report:
     report = v.uow.session.get(Report, report_id)
     counties = _counties(v)
     if report is None or (counties is not None and report.county_code not in counties):

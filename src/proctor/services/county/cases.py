@@ -24,11 +24,18 @@ DECISIONS = {"confirm": "confirmed", "dismiss": "dismissed"}
 NOT_FOUND = "没有找到该案件，或不在您的权限范围内。"
 
 
-def open_or_extend(uow: UnitOfWork, finding: Finding, *, now: datetime) -> tuple[CountyCase, bool]:
+_UNKNOWN = object()
+
+
+def open_or_extend(uow: UnitOfWork, finding: Finding, *, now: datetime,
+                   existing: CountyCase | None | object = _UNKNOWN) -> tuple[CountyCase, bool]:
     """The case of a finding: new, or the open one extended with the new evidence. A decided
-    case is left as decided (re-running a check never reopens it)."""
+    case is left as decided (re-running a check never reopens it). ``existing``: the case
+    already looked up (None: there is none)."""
     s = uow.session
-    case = repo.case_by_key(s, finding.rule, finding.key)
+    case = (repo.case_by_key(s, finding.rule, finding.key) if existing is _UNKNOWN
+            else existing)
+    assert case is None or isinstance(case, CountyCase)
     if case is not None and case.status != "open":
         return case, False
     created = case is None
@@ -43,8 +50,9 @@ def open_or_extend(uow: UnitOfWork, finding: Finding, *, now: datetime) -> tuple
     case.summary, case.evidence = finding.summary[:500], dict(finding.evidence)
     case.session_ids, case.learner_ids, case.updated_at = sessions, learners, now
     s.flush()
-    old = set(repo.case_institution_ids(s, case.id))
-    repo.set_case_links(s, case, sorted(old | set(finding.institution_ids)), sessions)
+    old = set() if created else set(repo.case_institution_ids(s, case.id))
+    repo.set_case_links(s, case, sorted(old | set(finding.institution_ids)), sessions,
+                        fresh=created)
     s.flush()
     if created:
         audit_log.append(uow, actor="system", action="county.case.open",
@@ -57,8 +65,10 @@ def open_or_extend(uow: UnitOfWork, finding: Finding, *, now: datetime) -> tuple
 def record(uow: UnitOfWork, findings: Sequence[Finding], *, now: datetime) -> list[CountyCase]:
     """Open or extend the case of every finding; the cases opened."""
     opened = []
+    known = repo.cases_by_keys(uow.session, [(f.rule, f.key) for f in findings])
     for finding in findings:
-        case, created = open_or_extend(uow, finding, now=now)
+        case, created = open_or_extend(uow, finding, now=now,
+                                       existing=known.get((finding.rule, finding.key)))
         if created:
             opened.append(case)
     return opened

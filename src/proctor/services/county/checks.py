@@ -93,8 +93,22 @@ def check_day(uow: UnitOfWork, *, day: date, settings: Settings, now: datetime) 
     rows = repo.facts_between(s, start - timedelta(hours=12), end)
     findings = session_findings([as_value(x) for x in rows], p)
     findings += enrolment_findings(s, [x.person for x in rows if x.start_at >= start], p)
+    findings += face_two_ids(face_hold_matches(s, start, end), p)
     opened = cases.record(uow, findings, now=now)
     return CheckResult(len(rows), len(findings), len(opened))
+
+
+def face_hold_matches(s: Session, start: datetime, end: datetime) -> list[FaceMatch]:
+    """The faces 1:N search's "same face under another ID number" holds raised in the window
+    (services/face_checks.py), as judged matches."""
+    out = []
+    for hold in repo.same_face_holds(s, start, end):
+        a, b = s.get(Learner, hold.learner_id), s.get(Learner, hold.other_learner_id)
+        if a is None or b is None or not a.id_hash or not b.id_hash:
+            continue
+        out.append(FaceMatch(a.id, a.id_hash, a.institution_id, b.id, b.id_hash,
+                             b.institution_id, hold.distance, judged=True))
+    return out
 
 
 def facts_missing(s: Session, session_ids: Sequence[str]) -> list[str]:

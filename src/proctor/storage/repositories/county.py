@@ -16,6 +16,7 @@ from proctor.storage.tables import (
     CountySessionFact,
     Course,
     Enrolment,
+    FaceIdentityHold,
     Institution,
     Learner,
     StudySession,
@@ -123,10 +124,26 @@ def case_by_key(s: Session, rule: str, key: str) -> CountyCase | None:
     return s.scalar(select(CountyCase).where(CountyCase.rule == rule, CountyCase.key == key))
 
 
+def cases_by_keys(s: Session, keys: Sequence[tuple[str, str]]
+                  ) -> dict[tuple[str, str], CountyCase]:
+    """The cases of (rule, key) pairs, in one query per 500 keys."""
+    out: dict[tuple[str, str], CountyCase] = {}
+    wanted = sorted(set(keys))
+    for i in range(0, len(wanted), 500):
+        chunk = wanted[i:i + 500]
+        rows = s.scalars(select(CountyCase).where(
+            CountyCase.key.in_([k for _, k in chunk]), CountyCase.rule.in_({r for r, _ in chunk})))
+        out.update({(c.rule, c.key): c for c in rows if (c.rule, c.key) in set(chunk)})
+    return out
+
+
 def set_case_links(s: Session, case: CountyCase, institution_ids: Sequence[int],
-                   session_ids: Sequence[str]) -> None:
-    s.execute(delete(CountyCaseInstitution).where(CountyCaseInstitution.case_id == case.id))
-    s.execute(delete(CountyCaseSession).where(CountyCaseSession.case_id == case.id))
+                   session_ids: Sequence[str], *, fresh: bool = False) -> None:
+    # synchronize_session=False: a check holds thousands of facts in the session, and the ORM
+    # would otherwise test every one of them against the delete's criteria.
+    for table in (CountyCaseInstitution, CountyCaseSession) if not fresh else ():
+        s.execute(delete(table).where(table.case_id == case.id)
+                  .execution_options(synchronize_session=False))
     s.add_all([CountyCaseInstitution(case_id=case.id, institution_id=i)
                for i in sorted(set(institution_ids))])
     s.add_all([CountyCaseSession(case_id=case.id, session_id=x) for x in sorted(set(session_ids))])
@@ -175,3 +192,9 @@ def exam_counts_by_institution(s: Session) -> list[tuple[int, str, int]]:
     rows = s.execute(select(CountyExam.institution_id, CountyExam.result, func.count())
                      .group_by(CountyExam.institution_id, CountyExam.result))
     return [(int(i), str(r), int(n)) for i, r, n in rows.tuples()]
+
+
+def same_face_holds(s: Session, start: datetime, end: datetime) -> list[FaceIdentityHold]:
+    return list(s.scalars(select(FaceIdentityHold).where(
+        FaceIdentityHold.kind == "same_face_other_id", FaceIdentityHold.created_at >= start,
+        FaceIdentityHold.created_at < end)))

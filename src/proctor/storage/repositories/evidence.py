@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from proctor.domain.model import Outcome, SessionState, Status
@@ -84,4 +86,44 @@ def verdicts_to_recheck(s: Session, now: datetime, limit: int = 500) -> list[str
             .where(SessionVerdict.status == Status.PENDING, until.is_not(None),
                    until <= now.timestamp())
             .order_by(SessionVerdict.session_id).limit(limit))
+    return list(s.scalars(stmt))
+
+
+def first_verdict_row(s: Session, session_id: str, fields: dict[str, Any]) -> SessionVerdict:
+    """The verdict row, made by an upsert: two first evaluations of one session (a redelivered
+    task, the reconciler and a worker) never race on the primary key; the second waits on the
+    first one's row lock (PostgreSQL) and then updates it."""
+    dialect = s.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    s.execute(insert(SessionVerdict)
+              .values(session_id=session_id, status="pending", revision=0, reviewed=False,
+                      **fields)
+              .on_conflict_do_nothing(index_elements=["session_id"]))
+    row = s.get(SessionVerdict, session_id, with_for_update=True, populate_existing=True)
+    assert row is not None
+    return row
+
+
+def ended_without_current_verdict(s: Session, settled_before: datetime,
+                                  limit: int = 500) -> list[str]:
+    """Ended sessions (ended before ``settled_before``) with no verdict at all, or whose verdict
+    was computed before their last event arrived: their evaluation was lost in the broker."""
+    stmt = (select(StudySession.id)
+            .outerjoin(SessionVerdict, SessionVerdict.session_id == StudySession.id)
+            .where(StudySession.status == "ended",
+                   StudySession.ended_at.is_not(None), StudySession.ended_at < settled_before,
+                   SessionVerdict.session_id.is_(None)
+                   | (StudySession.last_event_at.is_not(None)
+                      & (SessionVerdict.evaluated_at < StudySession.last_event_at)))
+            .order_by(StudySession.ended_at).limit(limit))
+    return list(s.scalars(stmt))
+
+
+def challenges_with_stale_photos(s: Session, taken_before: datetime,
+                                 limit: int = 200) -> list[str]:
+    """Challenges holding a photo still ``pending`` since before ``taken_before``: the face
+    worker that had it died (or its task was lost)."""
+    stmt = (select(Photo.challenge_id)
+            .where(Photo.outcome == "pending", Photo.taken_at < taken_before)
+            .group_by(Photo.challenge_id).order_by(Photo.challenge_id).limit(limit))
     return list(s.scalars(stmt))
