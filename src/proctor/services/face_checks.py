@@ -143,7 +143,7 @@ def process_enrolment(uow: UnitOfWork, *, enrolment_id: str, store: BlobStore, p
         return row
     assert result.templates is not None and result.quality is not None
     q = result.quality
-    quality = {"face_px": q.face_px, "sharpness": round(q.sharpness, 2),
+    quality: dict[str, Any] = {"face_px": q.face_px, "sharpness": round(q.sharpness, 2),
                "brightness": round(q.brightness, 2), "contrast": round(q.contrast, 2)}
     if result.live_score is not None:
         quality["live_score"] = round(result.live_score, 4)
