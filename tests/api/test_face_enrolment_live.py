@@ -20,6 +20,7 @@ from proctor.cli import app
 from proctor.config import Settings
 from proctor.storage.db import engine_for, session_factory, unit_of_work
 from proctor.storage.tables import FaceEnrolment, FaceTemplate, Institution, Learner
+from proctor.vision.decode import decode_image
 from tests.face_flows import DOG, ENROL_FRAME, OBAMA, burst, clip_frames, frozen_burst, jpeg, photo
 from tests.factories import Platform
 
@@ -122,24 +123,30 @@ def test_answered_check_cannot_be_reused(platform: Platform, settings: Settings,
     assert send(platform, url, burst(84)).status_code == 409
 
 
-@pytest.mark.parametrize("motion", ["held", "tilted", "held_turned_head"])
+@pytest.mark.parametrize(("motion", "action"), [
+    ("held", "turn_right"), ("tilted", "turn_right"), ("held_turned_head", "turn_right"),
+    ("tilted_back_cn105", "turn_left")])
 def test_recaptured_photo_is_refused(platform: Platform, settings: Settings, learner: None,
-                                     motion: str) -> None:
+                                     motion: str, action: str) -> None:
     """A shared photo on a screen/print filmed as a burst: held still-ish (small shifts) or
     the sheet turned about its vertical axis, as an attacker would to fake a head turn; and a
     still of a head already turned right (the clip's frame 150), whose yaw estimate jitters
     by 15° on one frame of the recapture: one frame is not a turn."""
     if motion == "held_turned_head":
         rgb = np.ascontiguousarray(clip_frames()[ENROL_FRAME])
+    elif motion == "tilted_back_cn105":  # its yaw estimate jitters by ±13° when held still
+        rgb = decode_image(photo("east-asian/cn105/105_1.jpg")).rgb
     else:
         still = photo(OBAMA)
         rgb = cv2.cvtColor(cv2.imdecode(np.frombuffer(still, np.uint8), cv2.IMREAD_COLOR),
                            cv2.COLOR_BGR2RGB)
     if motion.startswith("held"):
         frames = [jpeg(recapture(rgb, shift=0.01 * i)) for i in range(8)]
-    else:
+    elif motion == "tilted":
         frames = [jpeg(recapture(rgb, tilt=0.02 * i)) for i in range(8)]
-    r = send(platform, open_check(platform, settings), frames)
+    else:
+        frames = [jpeg(recapture(rgb, tilt=-0.02 * i)) for i in range(8)]
+    r = send(platform, open_check(platform, settings, action), frames)
     assert r.status_code == 422, r.text
     reasons = r.json()["error"]["reasons"]
     assert any(x.startswith(("not_live:action_not_seen", "not_live:frozen_burst"))

@@ -68,9 +68,9 @@ class LivenessPolicy:
     blink_drop: float = 0.3  # EAR must fall by this share below the open-eye level, then reopen
     mouth_open_mar: float = 0.35  # inner-lip height / width when the mouth counts as open
     mouth_rise: float = 0.2  # and it must have risen by this much within the burst
-    turn_min_deg: float = 15.0  # yaw change from the first frame in the asked direction
+    turn_min_deg: float = 20.0  # yaw change from the first frame in the asked direction
     # ... on at least this many frames: the yaw estimate of a recaptured still of an already
-    # turned head jitters by up to ~15° on one frame (measured: docs/faces.md, "Enrolment")
+    # turned head jitters by up to ~17° (measured: docs/faces.md, "Enrolment is as live…")
     turn_min_frames: int = 2
     # frames are as the camera saw them (not mirrored like a selfie preview); a client that
     # sends mirrored frames sets this and left/right swap
