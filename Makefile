@@ -57,7 +57,7 @@ test: install services browser paperwork sdk
 lint: install
 	$(BIN)/ruff check src tests
 	$(BIN)/lint-imports
-	$(BIN)/mypy src/proctor/domain
+	$(BIN)/mypy src
 
 ## make bench: benchmark report in docs/benchmarks.md and docs/benchmarks.json
 bench: install services

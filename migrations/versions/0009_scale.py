@@ -25,6 +25,9 @@ depends_on: str | Sequence[str] | None = None
 
 _TYPES = {"play": 1, "pause": 2, "seek": 3, "ratechange": 4, "heartbeat": 5, "visibility": 6,
           "focus": 7, "lesson.complete": 8, "session.end": 9}
+# ids made from the session id are stored without it, marked "~" (repositories/study.py)
+_SHORT_SQL = ("(CASE WHEN left(e.event_id, 36) = s.id THEN '~' || substr(e.event_id, 37) "
+              "ELSE e.event_id END)")
 _COLS = ("event_key, session_id, client_ts, server_ts, position, from_pos, to_pos, rate, seq, "
          "type, visible, focused, state, event_id, extra")
 
@@ -83,8 +86,8 @@ def _upgrade_pg() -> None:
     op.execute(f"""
         INSERT INTO events ({_COLS})
         SELECT {key}, s.id::uuid, e.client_ts, e.server_ts, e.position, e.from_pos, e.to_pos,
-               e.rate, e.seq, {_type_case('e.type')}, e.visible, e.focused, e.state, e.event_id,
-               e.extra::jsonb
+               e.rate, e.seq, {_type_case('e.type')}, e.visible, e.focused, e.state,
+               {_SHORT_SQL}, e.extra::jsonb
         FROM events_v1 e JOIN study_sessions s ON s.id = e.session_id
         ORDER BY e.id
         ON CONFLICT (event_key) DO NOTHING""")
@@ -101,10 +104,10 @@ def _move_collisions_pg(bind: sa.Connection, key: str) -> None:
     left = bind.execute(sa.text(f"""
         SELECT {key} AS k, s.id, e.client_ts, e.server_ts, e.position, e.from_pos, e.to_pos,
                e.rate, e.seq, {_type_case('e.type')} AS t, e.visible, e.focused, e.state,
-               e.event_id, e.extra::text
+               {_SHORT_SQL}, e.extra::text
         FROM events_v1 e JOIN study_sessions s ON s.id = e.session_id
         WHERE NOT EXISTS (SELECT 1 FROM events n WHERE n.session_id = s.id::uuid
-                          AND n.event_id = e.event_id)""")).all()
+                          AND n.event_id = {_SHORT_SQL})""")).all()
     mask = (1 << 48) - 1
     for row in left:
         k = row[0]
@@ -158,7 +161,8 @@ def _upgrade_sqlite() -> None:
         while k in used:
             k = (k & ~mask) | ((k + 1) & mask)
         used.add(k)
-        out.append({"k": k, "sid": r[0], "eid": r[2], "c": r[3], "s": r[4], "p": r[5], "f": r[6],
+        eid = "~" + r[2][len(r[0]):] if r[2].startswith(r[0]) else r[2]
+        out.append({"k": k, "sid": r[0], "eid": eid, "c": r[3], "s": r[4], "p": r[5], "f": r[6],
                     "t": r[7], "r": r[8], "q": r[9], "ty": _TYPES[r[10]], "v": r[11],
                     "fo": r[12], "st": r[13], "x": r[14]})
     if out:
@@ -212,7 +216,9 @@ def downgrade() -> None:
         INSERT INTO events (institution_id, event_id, session_id, seq, type, client_ts,
                             server_ts, position, from_pos, to_pos, rate, visible, focused,
                             state, extra)
-        SELECT s.institution_id, e.event_id, {cast_sid}, e.seq, CASE e.type {names} END,
+        SELECT s.institution_id,
+               CASE WHEN substr(e.event_id, 1, 1) = '~' THEN {cast_sid} || substr(e.event_id, 2)
+                    ELSE e.event_id END, {cast_sid}, e.seq, CASE e.type {names} END,
                e.client_ts, e.server_ts, e.position, e.from_pos, e.to_pos, e.rate, e.visible,
                e.focused, e.state, {extra}
         FROM events_v2 e JOIN study_sessions s ON s.id = {cast_sid}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
@@ -140,3 +141,26 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+# the key that signs portal cookies and survey respondents (services and the portal share it)
+SECRET_FILE = PROJECT_ROOT / "var" / "secret_key"
+
+
+def secret_key(settings: Settings, path: Path = SECRET_FILE) -> str:
+    """settings.secret_key, or one generated once and kept (mode 600) in var/secret_key."""
+    if settings.secret_key:
+        return settings.secret_key
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first: use theirs
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
+    return key

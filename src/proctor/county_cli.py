@@ -15,9 +15,10 @@ app = typer.Typer(help="the county's view: assessor keys, cross-institution chec
 
 
 def _uow():  # type: ignore[no-untyped-def]
-    from proctor.storage.db import engine_for, session_factory, unit_of_work
+    from proctor.storage.db import unit_of_work
+    from proctor.workers.dispatch import factory_for
 
-    return unit_of_work(session_factory(engine_for(get_settings().database_url)))
+    return unit_of_work(factory_for(get_settings()))
 
 
 @app.command("assessor-key")

@@ -68,6 +68,8 @@ def _body_limit(settings: Settings) -> Callable[[str], int]:
             return max(MAX_UPLOAD_BODY, settings.max_body_bytes)
         return settings.max_body_bytes
     return limit_for
+
+
 def _enqueue_county_checks(uow: UnitOfWork, session_ids: set[str], now: datetime) -> None:
     """After the commit: the county's per-session check (services/county/checks.py)."""
     for sid in sorted(session_ids):

@@ -23,7 +23,7 @@ _BYTES_AS_STR = "surrogateescape"
 class BytesWebhook(Webhook):
     """``Webhook`` whose sign/verify accept any body bytes."""
 
-    def sign(self, msg_id: str, timestamp: datetime, data: str | bytes) -> str:  # type: ignore[override]
+    def sign(self, msg_id: str, timestamp: datetime, data: str | bytes) -> str:
         body = data if isinstance(data, bytes) else data.encode("utf-8", _BYTES_AS_STR)
         stamp = str(floor(timestamp.replace(tzinfo=UTC).timestamp()))
         digest = hmac_data(self._whsecret, f"{msg_id}.{stamp}.".encode() + body)

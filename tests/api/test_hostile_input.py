@@ -1,8 +1,5 @@
 """Hostile input (issue 10, item 1): every bad value a 4xx naming the problem, bodies bounded
-while they stream, and (for the ingest path) a bad event rejected alone.
-
-The ingest cases at the end (``INGEST``) belong to the ingest rewrite (issue 13); until it
-lands they are expected to fail and are marked so (``strict=False``: remove the mark then)."""
+while they stream, and (for the ingest path) a bad event rejected alone."""
 
 from __future__ import annotations
 
@@ -118,10 +115,6 @@ def test_nul_in_a_session_open_is_a_400(platform: Platform) -> None:
 
 
 # ---------------------------------------------------------------- the ingest path (issue 13)
-INGEST = pytest.mark.xfail(strict=False, reason="per-event rejection lands with the ingest "
-                           "rewrite (issue 13, helper `scale`)")
-
-
 def _one_bad_among_good(platform: Platform, bad: dict[str, Any]) -> None:
     sid = platform.ready_session()
     good = heartbeats(sid, 5)
@@ -138,7 +131,6 @@ def _one_bad_among_good(platform: Platform, bad: dict[str, Any]) -> None:
     assert platform.api.get(f"/v1/sessions/{sid}/verdict").status_code == 200
 
 
-@INGEST
 @pytest.mark.parametrize("bad", [
     {"seq": 2**40},
     {"position": 10**400},

@@ -24,7 +24,7 @@ def test_events_survive_the_move_both_ways(platform: Platform, settings: Setting
     before = platform.api.get(f"/v1/sessions/{sid}/events").json()
     url = settings.database_url
     engine_for(url).dispose()
-    downgrade(url, "0005_county")
+    downgrade(url, "0005_faces")
     with engine_for(url).connect() as conn:
         old = conn.execute(text("SELECT count(*), min(institution_id) FROM events")).one()
     assert old[0] == 33 and old[1] is not None

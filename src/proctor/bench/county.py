@@ -14,6 +14,7 @@ import random
 import statistics
 import time
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import psycopg
 from sqlalchemy import text
@@ -62,7 +63,9 @@ def _load(rng: random.Random) -> dict[str, float]:
               [(c, (c - 1) // 5 + 1, f"c{c}", f"课程{c}", "电工", 40, False, now, now)
                for c in range(1, INSTITUTIONS * 5 + 1)])
         persons = [person_hash(f"41010519900101{i:04d}", KEY) for i in range(LEARNERS)]
-        learners, enrolments, home = [], [], []
+        learners: list[tuple[Any, ...]] = []
+        enrolments: list[tuple[Any, ...]] = []
+        home: list[tuple[Any, ...]] = []
         for i in range(LEARNERS):
             inst = rng.randrange(1, INSTITUTIONS + 1)
             learners.append((i + 1, inst, f"s{i}", "学员", f"4101051990{i:08d}", persons[i],
@@ -71,7 +74,7 @@ def _load(rng: random.Random) -> dict[str, float]:
             course = (inst - 1) * 5 + rng.randrange(1, 6)
             enrolments.append((len(enrolments) + 1, i + 1, course, f"b{course}", start, 0.0, now))
             home.append((i + 1, inst, course, persons[i]))
-        extra = []
+        extra: list[tuple[Any, ...]] = []
         for i in rng.sample(range(LEARNERS), LEARNERS // 20):  # a second class elsewhere
             inst = rng.randrange(1, INSTITUTIONS + 1)
             lid = len(learners) + len(extra) + 1

@@ -27,6 +27,7 @@ import statistics
 import time
 import uuid
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import select, text
 
@@ -114,7 +115,7 @@ def _store_course(uow: UnitOfWork, policy: Policy, rng: random.Random) -> tuple[
                         taken_at=_at(p.taken_at), sha256=uuid.uuid4().hex * 2,
                         content_type="image/jpeg", outcome=p.outcome, distance=p.distance,
                         reasons=[]))
-        rows = {}
+        rows: dict[int, dict[str, Any]] = {}
         for d in arrived:  # the idempotent inbox keeps the first arrival of each event
             e = d.raw
             rows.setdefault(e.seq, {
@@ -191,7 +192,9 @@ def run() -> Section:
     def standing_once() -> None:
         with unit_of_work(factory) as uow:
             s = uow.session
-            st = standing(s, learner=s.get(Learner, learner_id), course=s.get(Course, course_id),
+            learner, course = s.get(Learner, learner_id), s.get(Course, course_id)
+            assert learner is not None and course is not None
+            st = standing(s, learner=learner, course=course,
                           policy=policy, settings=settings, today=now.date())
             assert st.eligibility.credited_class_hours == LESSONS, st.eligibility
 

@@ -9,13 +9,15 @@ import io
 import itertools
 import os
 import time
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import cv2
 import numpy as np
 
 from proctor.bench import Section
 from proctor.bench import _attacks as attacks
-from proctor.bench._faces_data import clip_frames, identity_photos
+from proctor.bench._faces_data import Photo, clip_frames, identity_photos
 from proctor.vision import passive
 from proctor.vision.decode import decode_image
 from proctor.vision.faces import FaceEngine, MatchPolicy, cosine_distance
@@ -38,7 +40,7 @@ def _one_core() -> set[int] | None:
     return None
 
 
-def _snapshot_jpegs(photos) -> list[bytes]:
+def _snapshot_jpegs(photos: Sequence[Photo]) -> list[bytes]:
     """Real photos letterboxed into 640×480 webcam-like JPEGs (quality 90)."""
     out = []
     for p in photos:
@@ -53,7 +55,8 @@ def _snapshot_jpegs(photos) -> list[bytes]:
     return out
 
 
-def _throughput(engine: FaceEngine, jpegs: list[bytes], template: dict) -> dict:
+def _throughput(engine: FaceEngine, jpegs: list[bytes],
+                templates: Mapping[str, np.ndarray]) -> dict[str, Any]:
     """Snapshots/s of three pipelines on the same images, interleaved round by round.
 
     ``ours``: the issue's figure, decode → YuNet → quality → 5-point + encode → compare (plus
@@ -68,7 +71,7 @@ def _throughput(engine: FaceEngine, jpegs: list[bytes], template: dict) -> dict:
     def pipeline(policy: MatchPolicy):  # type: ignore[no-untyped-def]
         def run() -> int:
             for data in jpegs:
-                engine.verify(decode_image(data).rgb, template, policy)
+                engine.verify(decode_image(data).rgb, templates, policy)
             return len(jpegs)
 
         return run
@@ -78,7 +81,7 @@ def _throughput(engine: FaceEngine, jpegs: list[bytes], template: dict) -> dict:
             img = face_recognition.load_image_file(io.BytesIO(data))
             encs = face_recognition.face_encodings(img)
             if encs:
-                face_recognition.face_distance([template[DLIB_MODEL]], encs[0])
+                face_recognition.face_distance([templates[DLIB_MODEL]], encs[0])
         return len(jpegs)
 
     runs = {"ours": pipeline(verify_only), "service": pipeline(with_evidence), "naive": naive}
@@ -127,9 +130,10 @@ def _stage_ms(engine: FaceEngine, jpegs: list[bytes]) -> dict[str, float]:
     return {k: round(float(np.median(v)), 2) for k, v in stages.items()}
 
 
-def _accuracy(engine: FaceEngine, photos, threshold: float) -> tuple[dict, str]:
+def _accuracy(engine: FaceEngine, photos: Sequence[Photo],
+              threshold: float) -> tuple[dict[str, Any], str]:
     policy = MatchPolicy()
-    rows = []  # (person, encoding, phash)
+    rows: list[tuple[str, np.ndarray, int]] = []  # (person, encoding, phash)
     for p in photos:
         rgb = decode_image(p.path.read_bytes(), max_bytes=64 << 20).rgb
         faces = engine.detect(rgb, policy)
@@ -137,11 +141,13 @@ def _accuracy(engine: FaceEngine, photos, threshold: float) -> tuple[dict, str]:
             rows.append((p.person, engine.encode_sface(rgb, faces[0]),
                          passive.perceptual_hash(rgb)))
     # the same picture at several resolutions (obama-240p…1080p) is one photo, not a pair
-    kept = []
+    kept: list[tuple[str, np.ndarray, int]] = []
     for r in rows:
         if all(passive.hamming(r[2], k[2]) > 6 for k in kept):
             kept.append(r)
-    gen, imp, pairs = [], [], {}
+    gen: list[float] = []
+    imp: list[float] = []
+    pairs: dict[tuple[str, ...], list[float]] = {}
     for (p1, e1, _), (p2, e2, _) in itertools.combinations(kept, 2):
         d = cosine_distance(e1, e2)
         (gen if p1 == p2 else imp).append(d)
@@ -173,13 +179,14 @@ def _accuracy(engine: FaceEngine, photos, threshold: float) -> tuple[dict, str]:
     return figures, md
 
 
-def _liveness(engine: FaceEngine, photos) -> tuple[dict, str]:
+def _liveness(engine: FaceEngine, photos: Sequence[Photo]) -> tuple[dict[str, Any], str]:
     from proctor.vision.liveness import Landmarker
 
     lpol, policy = LivenessPolicy(), MatchPolicy()
     landmarker = Landmarker(engine.models_dir)
     frames = clip_frames()
     template = engine.enrol(frames[150]).templates
+    assert template is not None  # the clip's frame 150 shows one clear face
     live_ok, live_total = 0, 0
     for start in range(84, 165, 6):  # 8 frames 0.2 s apart, one face throughout
         burst = [frames[i] for i in range(start, start + 48, 6) if i != 150]
@@ -187,11 +194,15 @@ def _liveness(engine: FaceEngine, photos) -> tuple[dict, str]:
         moving = not passive.is_static_burst(burst, lpol.min_motion)
         missing = sum(s.faces == 0 for s in sig)
         matched = missing <= lpol.max_missing_frames and all(
-            s.faces == 0 or (s.faces == 1 and s.distance <= policy.match_distance) for s in sig
+            s.faces == 0 or (s.faces == 1 and s.distance is not None
+                             and s.distance <= policy.match_distance) for s in sig
         )
         live_total += 1
         live_ok += moving and matched
-    genuine_live, screen_live, print_live, moire = [], [], [], {"orig": [], "screen": []}
+    genuine_live: list[float] = []
+    screen_live: list[float] = []
+    print_live: list[float] = []
+    moire: dict[str, list[float]] = {"orig": [], "screen": []}
     frozen_caught = replay_caught = 0
     hashes, n = [], 0
     for p in photos:
@@ -256,6 +267,7 @@ def run() -> Section:
         with_face = [p for p in photos if "johns" not in str(p.path)][:SNAPSHOTS]
         jpegs = _snapshot_jpegs(with_face)
         template = engine.enrol(decode_image(jpegs[0]).rgb).templates
+        assert template is not None
         rates = _throughput(engine, jpegs, template)
         stages = _stage_ms(engine, jpegs)
         acc, acc_md = _accuracy(engine, photos, threshold)

@@ -18,6 +18,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -33,7 +34,8 @@ from proctor.storage.repositories import study as study_repo
 PG_URL = os.environ.get("PROCTOR_PG_BENCH_URL",
                         "postgresql+psycopg://postgres@127.0.0.1:5432/proctor_bench")
 TOTAL_EVENTS = int(os.environ.get("PROCTOR_BENCH_INGEST_EVENTS", "60000"))
-SMALL_EVENTS = 3000  # per round in batches of 10 (300 requests)
+SMALL_EVENTS = int(os.environ.get("PROCTOR_BENCH_INGEST_SMALL", "3000"))  # per round, batches of 10
+CONCURRENT_EVENTS = int(os.environ.get("PROCTOR_BENCH_INGEST_CONCURRENT", "3000"))  # per client
 ROUNDS = 3
 RALPH_VERSION = "5.1.0"
 RALPH_DIR = Path(__file__).resolve().parents[3] / "var" / "ralph"
@@ -45,7 +47,23 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _ensure_db(url: str) -> None:
+    """Create the bench's own database when it is missing (the server is shared)."""
+    from sqlalchemy import create_engine
+
+    base, name = url.rsplit("/", 1)
+    admin = create_engine(base + "/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                            {"n": name}).first() is None:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+
+
 def _reset_pg(url: str) -> None:
+    _ensure_db(url)
     with engine_for(url).begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
@@ -235,7 +253,8 @@ def _copy_rows(url: str, events: list[dict]) -> list[tuple]:
     """The rows the API would store for ``events`` (keys computed), ready for COPY."""
     dsn = url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(dsn) as conn:
-        started = dict(conn.execute("SELECT id, started_at FROM study_sessions").fetchall())
+        started: dict[str, Any] = dict(
+            conn.execute("SELECT id, started_at FROM study_sessions").fetchall())
     now = datetime.now(UTC)
     rows = []
     for e in events:
@@ -270,7 +289,7 @@ def _deadlocks(url: str) -> int:
 
 
 def _concurrent(url: str, server: Server, key_id: str, secret: str, sessions: list[str],
-                clients: int = 8, per_client: int = 3000, batch: int = 100) -> dict[str, float]:
+                clients: int = 8, per_client: int = CONCURRENT_EVENTS, batch: int = 100) -> dict[str, float]:
     """``clients`` at once over the same sessions, each re-sending a third of another's
     events (the unique index's waits) in its own order: throughput, latencies, deadlocks."""
     import random

@@ -12,9 +12,10 @@ learner sitting still in front of a fixed webcam), and different photos of one p
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -63,7 +64,7 @@ def _crop(rgb: np.ndarray, top: float, bottom: float, left: float, right: float)
 
 # name -> how a cheating client turns the earlier still into the "new" photo
 ATTACKS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    **{f"JPEG q{q}": (lambda r, q=q: _jpeg(r, q)) for q in (50, 60, 70, 80, 90, 95)},
+    **{f"JPEG q{q}": functools.partial(_jpeg, quality=q) for q in (50, 60, 70, 80, 90, 95)},
     "resized 90 %": lambda r: _jpeg(_scaled(r, 0.9), 85),
     "resized 110 %": lambda r: _jpeg(_scaled(r, 1.1), 85),
     "cropped 3 % each side": lambda r: _jpeg(_crop(r, 0.03, 0.03, 0.03, 0.03), 85),
@@ -117,7 +118,7 @@ def judge(group: str, earlier: np.ndarray, later: np.ndarray,
     return Pair(group, passive.hamming(h_earlier, h_later), residual, kind)
 
 
-def attack_pairs(frames: list[np.ndarray], th: passive.ReplayThresholds) -> Iterator[Pair]:
+def attack_pairs(frames: Sequence[np.ndarray], th: passive.ReplayThresholds) -> Iterator[Pair]:
     stills = [_webcam_still(frames[i]) for i in STILL_FRAMES]
     stills += [_webcam_still(_window(frames[240], box)) for box in AUDIENCE_FACES]
     for photo in identity_photos()[::6]:
@@ -127,7 +128,7 @@ def attack_pairs(frames: list[np.ndarray], th: passive.ReplayThresholds) -> Iter
             yield judge(name, still, make(still), th)
 
 
-def genuine_clip_pairs(frames: list[np.ndarray], th: passive.ReplayThresholds,
+def genuine_clip_pairs(frames: Sequence[np.ndarray], th: passive.ReplayThresholds,
                        step: int = 2) -> Iterator[Pair]:
     for gap_s in GAPS_S:
         gap = round(gap_s * FPS)
@@ -167,7 +168,7 @@ def photo_pairs(th: passive.ReplayThresholds) -> Iterator[Pair]:
         yield judge(group, a, b, th)
 
 
-def motionless_pairs(frames: list[np.ndarray], th: passive.ReplayThresholds) -> Iterator[Pair]:
+def motionless_pairs(frames: Sequence[np.ndarray], th: passive.ReplayThresholds) -> Iterator[Pair]:
     """Simulation of the hard case: nothing moves at all, only sensor noise differs."""
     rng = np.random.default_rng(7)
     for i in STILL_FRAMES:

@@ -23,6 +23,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 
@@ -50,8 +51,8 @@ def _columns(conn, table: str) -> list[str]:  # type: ignore[no-untyped-def]
         "AND table_schema = current_schema() ORDER BY ordinal_position"), {"t": table}).scalars())
 
 
-def _clone(conn, table: str, over: dict[str, str], source: str, skip: tuple[str, ...] = ("id",)
-           ) -> None:  # type: ignore[no-untyped-def]
+def _clone(conn: Any, table: str, over: dict[str, str], source: str,
+           skip: tuple[str, ...] = ("id",)) -> None:
     cols = [c for c in _columns(conn, table) if c in over or c not in skip]
     select = ", ".join(over.get(c, f"t.{c}") for c in cols)
     conn.execute(text(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {select} {source}"))
@@ -78,7 +79,9 @@ def _clone_learners(conn, inst: int, learner: int, n: int) -> None:  # type: ign
            f"FROM photos t {mine} {series} {join_l}", skip=())
     sid = "md5(t.session_id::text || ':' || n)"
     day = "((s.started_at AT TIME ZONE 'UTC')::date - date '2000-01-01')::bigint"
-    digest = f"md5({sid}::uuid::text || '/' || t.event_id)"
+    public = (f"(CASE WHEN left(t.event_id, 1) = '~' THEN {sid}::uuid::text || "
+              "substr(t.event_id, 2) ELSE t.event_id END)")
+    digest = f"md5({sid}::uuid::text || '/' || {public})"
     key = f"({day} << 48) | ('x' || substr({digest}, 1, 12))::bit(48)::bigint"
     _clone(conn, "events", {"event_key": key, "session_id": f"{sid}::uuid"},
            f"FROM events t JOIN study_sessions s ON s.id = t.session_id::text "
@@ -118,8 +121,7 @@ def run() -> Section:
         inst, learner, _course = _store_course(uow, policy, random.Random(40))
     with engine_for(PG_URL).begin() as conn:
         _clone_learners(conn, inst, learner, LEARNERS)
-    with engine_for(PG_URL).connect() as conn:
-        conn.execute(text("COMMIT"))
+    with engine_for(PG_URL).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE events"))
         rows, total, detail = _bytes(conn)
     load_s = time.perf_counter() - t0

@@ -78,6 +78,10 @@ def clock(epoch: float | datetime) -> str:
     return when.astimezone(DISPLAY_TZ).strftime("%H:%M:%S")
 
 
+def _num(value: float | int | datetime) -> float:
+    return value.timestamp() if isinstance(value, datetime) else float(value)
+
+
 def _fmt(name: str, value: Any) -> str:
     if value is None:
         return "—"
@@ -91,15 +95,15 @@ def _fmt(name: str, value: Any) -> str:
     if isinstance(value, datetime):
         return clock(value)
     if name.endswith("_s"):
-        return duration_zh(float(value))
+        return duration_zh(_num(value))
     if name.endswith("_pos"):
-        return position(float(value))
+        return position(_num(value))
     if name.endswith("_share"):
-        return f"{float(value) * 100:.0f}%"
+        return f"{_num(value) * 100:.0f}%"
     if name in ("rate", "max_rate"):
-        return f"{float(value):.1f}"
+        return f"{_num(value):.1f}"
     if name in ("score", "threshold"):
-        return f"{float(value):.2f}"
+        return f"{_num(value):.2f}"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return f"{value:g}" if isinstance(value, float) else str(value)

@@ -11,42 +11,18 @@ The user row is read on every request: a deactivated user is signed out at once.
 from __future__ import annotations
 
 import hmac
-import os
 import secrets
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import Request
 from starlette.responses import Response
 
-from proctor.config import PROJECT_ROOT, Settings
+from proctor.config import SECRET_FILE, Settings, secret_key  # noqa: F401  (kept here too)
 
 COOKIE = "proctor_portal"
 COOKIE_PATH = "/portal"
-SECRET_FILE = PROJECT_ROOT / "var" / "secret_key"
-
-
-def secret_key(settings: Settings, path: Path = SECRET_FILE) -> str:
-    """settings.secret_key, or one generated once and kept (mode 600) in var/secret_key."""
-    if settings.secret_key:
-        return settings.secret_key
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first: use theirs
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as f:
-        f.write(key)
-    return key
-
-
 @dataclass(frozen=True)
 class PortalSession:
     uid: int | None

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import func, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from proctor.config import Settings
 from proctor.domain.errors import ProctorError
@@ -34,7 +35,8 @@ class SignIn:
     error: str | None = None
 
 
-def _failures(uow: UnitOfWork, column: object, value: str, since: datetime) -> int:
+def _failures(uow: UnitOfWork, column: InstrumentedAttribute[str], value: str,
+              since: datetime) -> int:
     return int(uow.session.scalar(
         select(func.count()).select_from(LoginAttempt)
         .where(column == value, LoginAttempt.success.is_(False), LoginAttempt.at >= since)) or 0)

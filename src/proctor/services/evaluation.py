@@ -87,13 +87,13 @@ def domain_course(course: CourseRow, lessons: Sequence[LessonRow]) -> Course:
 def verdict_from_dict(d: dict[str, Any], *, status: str | None = None) -> Verdict:
     return Verdict(
         status=status or d["status"], credited_seconds=d["credited_seconds"],
-        covered=tuple(tuple(iv) for iv in d["covered"]),  # type: ignore[misc]
+        covered=tuple((iv[0], iv[1]) for iv in d["covered"]),
         violations=tuple(Violation(v["rule"], v["at"], v["until"], v["detail"],
                                    tuple(v.get("evidence", ())), v.get("check", ""))
                          for v in d["violations"]),
         policy_id=d["policy_id"], policy_version=d["policy_version"],
         played_seconds=d.get("played_seconds", 0.0),
-        playing=tuple(tuple(iv) for iv in d.get("playing", ())),  # type: ignore[misc]
+        playing=tuple((iv[0], iv[1]) for iv in d.get("playing", ())),
         photos_kept=d.get("photos_kept", 0), completed=d.get("completed", False),
         pending_reasons=tuple(d.get("pending_reasons", ())),
     )

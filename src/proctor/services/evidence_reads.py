@@ -44,7 +44,7 @@ class Reads:
         key = (row.session_id, row.revision, row.status, f"{policy.id}@{policy.version}")
         if key not in self._parsed:
             self._parsed[key] = parse(row, policy)
-        return self._parsed[key]  # type: ignore[no-any-return]
+        return self._parsed[key]
 
     def course(self, course_id: int) -> Course | None:
         return self.s.get(Course, course_id)

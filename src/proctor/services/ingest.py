@@ -122,8 +122,9 @@ def ingest_events(uow: UnitOfWork, *, institution_id: int, body: Any, received_a
     result = IngestResult(received=len(raw_events))
     valid = _validate(raw_events, result)
 
+    named = {ev.session_id for _, ev in valid}
     owned = repo.owned_sessions(uow.session, institution_id,
-                                {ev.session_id for _, ev in valid if is_session_id(ev.session_id)})
+                                {sid for sid in named if is_session_id(sid)})
     days = {sid: repo.day_number(o.started_at) for sid, o in owned.items()}
     rows: list[dict[str, Any]] = []
     seen: set[tuple[str, str]] = set()

@@ -96,12 +96,12 @@ def upsert_course(uow: UnitOfWork, *, institution_id: int, ext_id: str, data: Co
             lesson.seq = -i
     s.flush()
     for item in data.lessons:
-        lesson = existing.get(item.id)
-        if lesson is None:
-            lesson = Lesson(course_id=course.id, ext_id=item.id)
-            s.add(lesson)
-        lesson.seq, lesson.title = item.seq, item.title
-        lesson.duration_s, lesson.class_hours = item.duration_s, item.class_hours
+        row = existing.get(item.id)
+        if row is None:
+            row = Lesson(course_id=course.id, ext_id=item.id)
+            s.add(row)
+        row.seq, row.title = item.seq, item.title
+        row.duration_s, row.class_hours = item.duration_s, item.class_hours
     s.flush()
     return course
 

@@ -36,5 +36,9 @@ def purge_photos(uow: UnitOfWork, *, store: BlobStore, now: datetime, retention_
         photos += len(rows)
     # files go only once the rows no longer point at them: a failed commit leaves at worst an
     # orphan file, never a record pointing at nothing
-    uow.after_commit(lambda: [store.delete(k) for k in sorted(doomed)])
+    def delete_files() -> None:
+        for key in sorted(doomed):
+            store.delete(key)
+
+    uow.after_commit(delete_files)
     return PurgeReport(cutoff, photos, len(doomed))

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Select, select, true
+from sqlalchemy.orm import InstrumentedAttribute
 
 from proctor.domain.ids import mask_id_number
 from proctor.storage.tables import Institution, User
@@ -55,7 +56,7 @@ class Scope:
     def sees_all(self) -> bool:
         return self.role in ALL_INSTITUTIONS
 
-    def institution_ids(self) -> Select[tuple[int]]:
+    def institution_ids(self) -> Select[int]:
         """The institutions in scope, as a subquery for `.in_(...)`."""
         stmt = select(Institution.id)
         if self.sees_all:
@@ -66,7 +67,7 @@ class Scope:
             return stmt.where(Institution.id == self.institution_id)
         return stmt.where(Institution.id == -1)  # an unknown role sees nothing
 
-    def covers(self, column: ColumnElement[int]) -> ColumnElement[bool]:
+    def covers(self, column: ColumnElement[int] | InstrumentedAttribute[int]) -> ColumnElement[bool]:
         """A WHERE clause: ``column`` (an institution id) is in scope."""
         if self.sees_all:
             return true()

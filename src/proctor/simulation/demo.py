@@ -27,8 +27,8 @@ from PIL import Image, ImageDraw
 from proctor.config import Settings
 from proctor.domain.ids import check_digit
 from proctor.domain.policy import Policy
-from proctor.schemas.registry import CourseIn, EnrolmentIn, LearnerIn
-from proctor.schemas.telemetry import SessionIn
+from proctor.schemas.registry import CourseIn, EnrolmentIn, LearnerIn, LessonIn
+from proctor.schemas.telemetry import ClientInfo, SessionIn
 from proctor.services import registration
 from proctor.services.challenges import plan_to_json
 from proctor.services.evaluation import domain_lesson, evaluate_session
@@ -130,8 +130,9 @@ def _sit(uow: UnitOfWork, *, inst_id: int, learner_ext: str, course_ext: str, le
     """One sitting: act it out, store it as a platform would send it, judge it."""
     study, _, _, _ = open_session(uow, institution_id=inst_id, now=_at(start_t), data=SessionIn(
         learner_id=learner_ext, course_id=course_ext, lesson_id=lesson.ext_id,
-        client={"user_agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/124.0",
-                "device_id": f"dev-{learner_ext}", "ip": f"171.8.{rng.randrange(256)}.{rng.randrange(256)}"}))
+        client=ClientInfo(user_agent="Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/124.0",
+                          device_id=f"dev-{learner_ext}",
+                          ip=f"171.8.{rng.randrange(256)}.{rng.randrange(256)}")))
     gateway = EngineGateway(study.id, policy, domain_lesson(lesson), rng)
     study.challenge_plan = plan_to_json(gateway.plan)
     script = act_session(behaviour, lesson.duration_s, 0.0, start_t, rng, gateway)
@@ -198,10 +199,9 @@ def build_demo(uow: UnitOfWork, *, settings: Settings, policy: Policy, now: date
         registration.upsert_course(uow, institution_id=issued.institution_id, ext_id=course_ext,
                                    data=CourseIn(title=title, occupation=occupation,
                                                  required_class_hours=lessons_per_course, lessons=[
-                                                     {"id": f"L{i + 1}", "seq": i + 1,
-                                                      "title": LESSON_TITLES[course_ext][i % 5],
-                                                      "duration_s": d,
-                                                      "class_hours": 1.0}
+                                                     LessonIn(id=f"L{i + 1}", seq=i + 1,
+                                                              title=LESSON_TITLES[course_ext][i % 5],
+                                                              duration_s=d, class_hours=1.0)
                                                      for i, d in enumerate(durations)]))
         course = reg_repo.course(uow.session, issued.institution_id, course_ext)
         assert course is not None
@@ -232,7 +232,8 @@ def build_demo(uow: UnitOfWork, *, settings: Settings, policy: Policy, now: date
                               settings=settings)
                 summary.sessions += 1
                 summary.flagged += status == "invalid"
-    people = (("admin", "admin", "系统管理员", [], None),
+    people: tuple[tuple[str, str, str, list[str], str | None], ...] = (
+              ("admin", "admin", "系统管理员", [], None),
               ("reviewer", "county_reviewer", "李敏（金水区）", [COUNTY_REVIEWED], None),
               ("reviewer2", "county_reviewer", "王强（尉氏县）", [INSTITUTIONS[1][1]], None),
               ("staff", "institution_staff", "阳光学校教务", [], staff_institution),

@@ -164,8 +164,8 @@ class UnitOfWork:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self._after_commit: list[Callable[[], None]] = []
-        self._on_rollback: list[Callable[[], None]] = []
+        self._after_commit: list[Callable[[], object]] = []
+        self._on_rollback: list[Callable[[], object]] = []
         self._jobs: list[Job] = []
 
     def enqueue(self, name: str, *args: Any, countdown_s: float | None = None) -> None:
@@ -187,9 +187,9 @@ class UnitOfWork:
         if send is None:
             raise RuntimeError("jobs were enqueued on a unit of work whose session factory has "
                                "no job sender (and proctor.workers was never imported)")
-        return send  # type: ignore[no-any-return]
+        return send
 
-    def on_rollback(self, fn: Callable[[], None]) -> None:
+    def on_rollback(self, fn: Callable[[], object]) -> None:
         """Undo something kept outside the database (e.g. a Redis key) if the work fails."""
         self._on_rollback.append(fn)
 
@@ -200,7 +200,7 @@ class UnitOfWork:
         for fn in pending:
             fn()
 
-    def after_commit(self, fn: Callable[[], None]) -> None:
+    def after_commit(self, fn: Callable[[], object]) -> None:
         """Run ``fn`` once the transaction has committed (e.g. enqueue a task carrying ids)."""
         self._after_commit.append(fn)
 

@@ -54,4 +54,4 @@ def purge_receipts(uow: UnitOfWork, *, older_than_s: int) -> int:
     """Receipts older than twice the tolerance can no longer matter (the timestamp check refuses)."""
     cutoff = utcnow() - timedelta(seconds=older_than_s)
     result = uow.session.execute(delete(WebhookReceipt).where(WebhookReceipt.received_at < cutoff))
-    return int(result.rowcount or 0)
+    return int(getattr(result, "rowcount", 0) or 0)  # a DML statement's CursorResult

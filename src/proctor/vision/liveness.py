@@ -144,14 +144,14 @@ def eye_aspect_ratio(points: np.ndarray) -> float:
     def one(idx: tuple[int, ...]) -> float:
         p = points[list(idx)]
         vertical = np.linalg.norm(p[1] - p[5]) + np.linalg.norm(p[2] - p[4])
-        return float(vertical / (2.0 * max(np.linalg.norm(p[0] - p[3]), 1e-6)))
+        return float(vertical / (2.0 * max(float(np.linalg.norm(p[0] - p[3])), 1e-6)))
 
     return (one(_RIGHT_EYE) + one(_LEFT_EYE)) / 2
 
 
 def mouth_aspect_ratio(points: np.ndarray) -> float:
     left, top, right, bottom = (points[i] for i in _MOUTH)
-    return float(np.linalg.norm(top - bottom) / max(np.linalg.norm(left - right), 1e-6))
+    return float(np.linalg.norm(top - bottom) / max(float(np.linalg.norm(left - right)), 1e-6))
 
 
 def head_yaw(face: Face, image_size: tuple[int, int]) -> float | None:

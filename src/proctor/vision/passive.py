@@ -70,8 +70,9 @@ def _align(ref: np.ndarray, moving: np.ndarray) -> np.ndarray:
     """Affine warp taking ``ref`` coordinates to ``moving`` (ECC); identity when it fails."""
     warp = np.eye(2, 3, dtype=np.float32)
     criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 100, 1e-6)
-    try:
-        _, warp = cv2.findTransformECC(ref, moving, warp, cv2.MOTION_AFFINE, criteria, None, 5)
+    try:  # (OpenCV's stubs have no overload with mask=None)
+        _, warp = cv2.findTransformECC(  # type: ignore[call-overload]
+            ref, moving, warp, cv2.MOTION_AFFINE, criteria, None, 5)
     except cv2.error:  # did not converge: the pictures are not one warp apart
         return np.eye(2, 3, dtype=np.float32)
     far = np.abs(warp[:, :2] - np.eye(2)).max() > _MAX_WARP
@@ -121,7 +122,8 @@ def still_residual(earlier: np.ndarray, later: np.ndarray) -> float:
     inverse = cv2.WARP_INVERSE_MAP
     aligned = cv2.warpAffine(moving, warp, size, flags=cv2.INTER_LINEAR + inverse,
                              borderMode=cv2.BORDER_REPLICATE)
-    valid = cv2.warpAffine(np.ones_like(moving), warp, size, flags=cv2.INTER_NEAREST + inverse)
+    valid: np.ndarray = cv2.warpAffine(np.ones_like(moving), warp, size,
+                                       flags=cv2.INTER_NEAREST + inverse)
     # the blur below reaches ~3 sigma: blocks that close to the picture's edge are left out
     edge = np.ones((9, 9), np.uint8)
     valid = cv2.erode((valid > 0.5).astype(np.uint8), edge, borderType=cv2.BORDER_CONSTANT,
@@ -266,7 +268,7 @@ def moire_score(rgb: np.ndarray, box: tuple[int, int, int, int]) -> float:
     crop = rgb[max(0, y) : min(H, y + h), max(0, x) : min(W, x + w)]
     if crop.size == 0:
         return 0.0
-    grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    grey: np.ndarray = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).astype(np.float32)
     grey = cv2.resize(grey, (128, 128), interpolation=cv2.INTER_AREA)
     grey -= grey.mean()
     window = np.outer(np.hanning(128), np.hanning(128)).astype(np.float32)

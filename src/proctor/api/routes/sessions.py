@@ -61,8 +61,10 @@ def get_session(request: Request, session_id: str, platform: SessionReaderDep,
     if study is None:
         raise NotFound(f"unknown session {session_id!r}", field="session_id")
     s = uow.session
-    return session_out(request, study, s.get(Learner, study.learner_id), s.get(Course, study.course_id),
-                       s.get(Lesson, study.lesson_id))
+    learner, course = s.get(Learner, study.learner_id), s.get(Course, study.course_id)
+    lesson = s.get(Lesson, study.lesson_id)
+    assert learner is not None and course is not None and lesson is not None  # foreign keys
+    return session_out(request, study, learner, course, lesson)
 
 
 @router.get("/sessions/{session_id}/events")
@@ -72,8 +74,9 @@ def get_session_events(session_id: str, platform: PlatformDep, uow: UowDep) -> d
         raise NotFound(f"unknown session {session_id!r}", field="session_id")
     events = []
     for e in study_repo.events_of(uow.session, session_id):
-        item: dict[str, Any] = {"id": e.event_id, "seq": e.seq, "type": e.type,
-                                "ts": e.client_ts.isoformat(), "received_at": e.server_ts.isoformat()}
+        item: dict[str, Any] = {"id": study_repo.public_event_id(session_id, e.event_id),
+                                "seq": e.seq, "type": e.type, "ts": e.client_ts.isoformat(),
+                                "received_at": e.server_ts.isoformat()}
         for key, value in (("position", e.position), ("from", e.from_pos), ("to", e.to_pos),
                            ("rate", e.rate), ("visible", e.visible), ("focused", e.focused),
                            ("state", e.state)):

@@ -53,7 +53,7 @@ def get_verdict(session_id: str, platform: SessionReaderDep, uow: UowDep,
     credited = row.credited_seconds if row.status == row.engine_status else (
         0.0 if row.status == Status.INVALID else overturned_credit(verdict_from_dict(result)))
     return VerdictOut(
-        session_id=session_id, status=row.status, credited_seconds=round(credited, 3),
+        session_id=session_id, status=Status(row.status), credited_seconds=round(credited, 3),
         violations=[ViolationOut(rule=v["rule"], check=v.get("check", ""), at=_at(v["at"]),
                                  until=_at(v["until"]), detail=v["detail"],
                                  evidence=v["evidence"])

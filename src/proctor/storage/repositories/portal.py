@@ -210,7 +210,7 @@ def queue(s: Session, covers: Any, f: QueueFilters, *, offset: int, limit: int,
                      .limit(limit))
     out: list[QueueRow] = []
     for r in rows:
-        out.append(tuple(r[:6]))  # type: ignore[arg-type]
+        out.append(tuple(r[:6]))
     return out, total
 
 

@@ -74,9 +74,31 @@ def key_floor(day: int) -> int:
     return day << _HASH_BITS
 
 
+try:  # CPython's own md5: a third of OpenSSL's per-call cost on short inputs (measured)
+    from _md5 import md5 as _md5
+except ImportError:  # pragma: no cover - other interpreters
+    _md5 = hashlib.md5
+
+
 def event_key(session_id: str, started_day: int, event_id: str) -> int:
-    digest = hashlib.md5(f"{session_id}/{event_id}".encode(), usedforsecurity=False).digest()
+    digest = _md5(f"{session_id}/{event_id}".encode()).digest()
     return (started_day << _HASH_BITS) | int.from_bytes(digest[:6], "big")
+
+
+# Platforms often make event ids from the session id ("{session id}-{seq}"): stored without
+# that prefix, marked "~" (a character event ids can't contain), they cost a few bytes, not 40.
+_SHORT = "~"
+
+
+def stored_event_id(session_id: str, event_id: str) -> str:
+    if event_id.startswith(session_id):
+        return _SHORT + event_id[len(session_id):]
+    return event_id
+
+
+def public_event_id(session_id: str, stored: str) -> str:
+    """The platform's event id from its stored form."""
+    return session_id + stored[1:] if stored.startswith(_SHORT) else stored
 
 
 def _next_key(key: int) -> int:
@@ -114,7 +136,8 @@ def insert_events(session: Session, rows: Sequence[dict[str, Any]]) -> set[tuple
         stored = _stored_ids(session, [r["event_key"] for r in rest])
         pending = []
         for r in rest:
-            if stored.get(r["event_key"]) == (r["session_id"], r["event_id"]):
+            if stored.get(r["event_key"]) == (r["session_id"],
+                                               stored_event_id(r["session_id"], r["event_id"])):
                 continue  # a true duplicate: already stored
             # either an id stored under a moved key earlier, or a real collision
             moved = _find_moved(session, r)
@@ -137,7 +160,8 @@ def _find_moved(session: Session, row: dict[str, Any]) -> bool:
     """Whether this (session, event id) is already stored under a later key of its probe run."""
     e = TelemetryEvent
     found = session.execute(select(e.event_key).where(
-        e.session_id == row["session_id"], e.event_id == row["event_id"])).first()
+        e.session_id == row["session_id"],
+        e.event_id == stored_event_id(row["session_id"], row["event_id"]))).first()
     return found is not None
 
 
@@ -147,7 +171,9 @@ def _insert_sqlite(session: Session, rows: Sequence[dict[str, Any]]) -> set[int]
         .on_conflict_do_nothing(index_elements=["event_key"])
         .returning(TelemetryEvent.event_key)
     )
-    return set(session.scalars(stmt, [{c: r[c] for c in EVENT_COLUMNS} for r in rows]))
+    return set(session.scalars(stmt, [
+        {**{c: r[c] for c in EVENT_COLUMNS},
+         "event_id": stored_event_id(r["session_id"], r["event_id"])} for r in rows]))
 
 
 _PG_STAGE = ("CREATE TEMP TABLE IF NOT EXISTS events_in "
@@ -179,7 +205,8 @@ def _insert_pg(session: Session, rows: Sequence[dict[str, Any]]) -> set[int]:
                 extra = r["extra"]
                 write((r["event_key"], uuids[r["session_id"]], r["client_ts"], r["server_ts"],
                        r["position"], r["from_pos"], r["to_pos"], r["rate"], r["seq"],
-                       codes[r["type"]], r["visible"], r["focused"], r["state"], r["event_id"],
+                       codes[r["type"]], r["visible"], r["focused"], r["state"],
+                       stored_event_id(r["session_id"], r["event_id"]),
                        None if extra is None else Jsonb(extra)))
         cur.execute(_PG_MOVE)
         return {k for (k,) in cur.fetchall()}
