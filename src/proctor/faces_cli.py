@@ -69,3 +69,41 @@ def evaluate_cmd(
         typer.echo(f"{key}: {out[key]}")
     for f in out["refused_files"]:
         typer.echo(f"  refused {f['file']}: {', '.join(f['reasons'])}")
+
+
+@app.command("enrol-reviewed")
+def enrol_reviewed_cmd(
+    institution: Annotated[str, typer.Argument(help="the institution's name")],
+    learner_id: Annotated[str, typer.Argument(help="the platform's learner id")],
+    photo: Annotated[Path, typer.Argument(help="JPEG/PNG the staff member checked")],
+    reviewer: Annotated[str, typer.Option("--reviewer", help="who checked the photo against "
+                                          "the person (name or e-mail, kept on record)")],
+) -> None:
+    """Enrol a photo institution staff reviewed in person (source `staff_reviewed`): the
+    alternative to an enrolment liveness burst. The same face checks and 1:N search run."""
+    from proctor.services import faces
+    from proctor.services.face_checks import process_enrolment
+    from proctor.services.policies import policy_for
+    from proctor.storage.blobs import blob_store_from_settings
+    from proctor.storage.db import engine_for, session_factory, unit_of_work, utcnow
+
+    if not reviewer.strip():
+        raise typer.BadParameter("--reviewer must name who reviewed the photo")
+    if not photo.is_file():
+        raise typer.BadParameter(f"no such file: {photo}")
+    settings = get_settings()
+    store = blob_store_from_settings(settings)
+    with unit_of_work(session_factory(engine_for(settings.database_url))) as uow:
+        inst = faces.institution_named(uow, institution)
+        now = utcnow()
+        row = faces.submit_enrolment(uow, institution_id=inst.id, learner_ext_id=learner_id,
+                                     data=photo.read_bytes(), store=store, now=now,
+                                     source="staff_reviewed")
+        process_enrolment(uow, enrolment_id=row.id, store=store, policy=policy_for(settings),
+                          models_dir=settings.models_dir, now=now,
+                          evidence={"reviewed_by": reviewer.strip()})
+        status, reasons, sid = row.status, list(row.reasons), row.id
+    typer.echo(f"{learner_id}: {status} (staff_reviewed, submission {sid})"
+               + (f": {', '.join(reasons)}" if reasons else ""))
+    if status == "rejected":
+        raise typer.Exit(1)

@@ -68,6 +68,8 @@ class Policy:
     # FACE_LIVENESS and RANDOM_PHOTO
     liveness_open_grace_s: float = _in("face")
     photo_retry_allowance: int = _in("face")
+    challenge_max_attempts: int = _in("face")
+    session_max_failed_challenges: int = _in("face")
     fatal_photo_outcomes: tuple[str, ...] = _in("face")
     match_model: str = _in("face")
     match_distance: float = _in("face")

@@ -17,6 +17,20 @@ class FaceStatusOut(BaseModel):
     submitted_at: datetime | None
     enrolled: bool = Field(description="a face template is in force for this learner")
     enrolled_at: datetime | None
+    source: str | None = Field(None, description="how the latest submission was taken: `photo` "
+                               "(one upload, not live), `burst` (an enrolment liveness check) "
+                               "or `staff_reviewed`")
+    live: bool = Field(False, description="the latest submission passed a liveness check")
+
+
+class FaceLivenessCheckOut(BaseModel):
+    learner_id: str
+    submission_id: str
+    kind: str = "liveness"
+    action: str
+    prompt: str
+    frames: list[int] = Field(description="how many frames to send: [min, max]")
+    upload_url: str
 
 
 class ProcessingOut(BaseModel):
@@ -47,6 +61,9 @@ class ChallengePhotosOut(BaseModel):
     retries_left: int | None = Field(None, description="photo: further photos this challenge "
                                      "takes after a bad one")
     photos: list[PhotoOut]
+    session_ended: str | None = Field(None, description="set when this failure ended the "
+                                      "session: the retry bound reached (e.g. "
+                                      "`challenge_attempts_exhausted:liveness:3`)")
 
 
 class ChallengeProcessingOut(ProcessingOut):

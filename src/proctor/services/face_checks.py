@@ -7,6 +7,7 @@ are loaded per process, on first use, and reused by every task.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,12 +18,14 @@ from typing import Any
 import numpy as np
 
 from proctor.domain.errors import NotFound
+from proctor.domain.model import SessionState
 from proctor.domain.policy import Policy
 from proctor.services.challenges import LIVENESS_FRAMES
 from proctor.services.photos import NO_ENROLMENT
-from proctor.services.uploads import phash_hex
+from proctor.services.uploads import check_image, phash_hex
 from proctor.storage.blobs import BlobNotFound, BlobStore
 from proctor.storage.db import UnitOfWork
+from proctor.storage.repositories import evidence as ev_repo
 from proctor.storage.repositories import faces as face_repo
 from proctor.storage.tables import (
     Challenge,
@@ -32,6 +35,7 @@ from proctor.storage.tables import (
     Institution,
     Learner,
     Photo,
+    StudySession,
 )
 from proctor.vision import passive, search
 from proctor.vision.decode import decode_image
@@ -40,6 +44,7 @@ from proctor.vision.faces import (
     FaceResult,
     MatchPolicy,
     Outcome,
+    mean_embedding,
     mismatch_reasons,
     template_from_bytes,
     template_to_bytes,
@@ -111,7 +116,8 @@ def liveness_policy(policy: Policy) -> LivenessPolicy:
 # --- enrolment ---------------------------------------------------------------------------
 
 def process_enrolment(uow: UnitOfWork, *, enrolment_id: str, store: BlobStore, policy: Policy,
-                      models_dir: Path, now: datetime) -> FaceEnrolment:
+                      models_dir: Path, now: datetime,
+                      evidence: dict[str, Any] | None = None) -> FaceEnrolment:
     """Judge a pending enrolment photo: templates in force, or the reasons there are none.
 
     One template per model is made (SFace and dlib), each row naming its model. Before it
@@ -137,10 +143,11 @@ def process_enrolment(uow: UnitOfWork, *, enrolment_id: str, store: BlobStore, p
         return row
     assert result.templates is not None and result.quality is not None
     q = result.quality
-    quality = {"face_px": q.face_px, "sharpness": round(q.sharpness, 2),
+    quality: dict[str, Any] = {"face_px": q.face_px, "sharpness": round(q.sharpness, 2),
                "brightness": round(q.brightness, 2), "contrast": round(q.contrast, 2)}
     if result.live_score is not None:
         quality["live_score"] = round(result.live_score, 4)
+    quality.update({"source": row.source, **(evidence or {})})
     install_templates(uow, row, dict(result.templates), phash=result.phash, quality=quality,
                       policy=policy, now=now)
     return row
@@ -264,7 +271,44 @@ def judge_challenge(uow: UnitOfWork, *, challenge_id: str, store: BlobStore, pol
         _judge_photo(c, photos, pending[-1], frames[-1], template, earlier, policy, models_dir,
                      now)
     s.flush()
+    bound_retries(uow, c, policy, now)
     return c
+
+
+SESSION_ENDED = "session_ended"
+
+
+def bound_retries(uow: UnitOfWork, c: Challenge, policy: Policy, now: datetime) -> str | None:
+    """A failed challenge is not reissued without end: once a challenge and its reissues
+    failed ``challenge_max_attempts`` times in a row, or the session ``session_max_failed_challenges`` times,
+    the session is ended (the failed challenges are the evidence) and the challenge says why."""
+    if c.outcome != "failed":
+        return None
+    s = uow.session
+    issued = ev_repo.challenges_of(s, c.session_id)
+    failed = [x for x in issued if x.kind in ("photo", "liveness") and x.outcome == "failed"]
+    # one challenge and its reissues (a retry carries no plan index): the failures of this
+    # kind since the last one of this kind that passed
+    same: list[Challenge] = []
+    for x in issued:
+        if x.kind == c.kind and x.outcome == "passed":
+            same = []
+        elif x.kind == c.kind and x.outcome == "failed":
+            same.append(x)
+    if len(same) >= policy.challenge_max_attempts:
+        why = f"challenge_attempts_exhausted:{c.kind}:{len(same)}"
+    elif len(failed) >= policy.session_max_failed_challenges:
+        why = f"session_failed_challenges:{len(failed)}"
+    else:
+        return None
+    study = s.get(StudySession, c.session_id, with_for_update=True)
+    if study is not None and study.status == SessionState.OPEN:
+        study.status, study.ended_at = SessionState.ENDED, now
+    face = dict((c.detail or {}).get("face", {}))
+    c.detail = {**(c.detail or {}), "face": {**face, SESSION_ENDED: why,
+                                             "failed_challenges": [x.id for x in failed]}}
+    s.flush()
+    return why
 
 
 def _judge_photo(c: Challenge, photos: list[Photo], photo: Photo, rgb: np.ndarray,
@@ -387,3 +431,68 @@ def _settle(c: Challenge, outcome: str, reasons: list[str],
             face: dict[str, Any] | None = None) -> None:
     c.outcome = outcome
     c.detail = {**(c.detail or {}), "face": {**(face or {}), "reasons": reasons}}
+
+
+# --- live enrolment from a burst -----------------------------------------------------------
+
+def process_enrolment_burst(uow: UnitOfWork, row: FaceEnrolment, action_name: str,
+                            images: list[bytes], *, store: BlobStore, policy: Policy,
+                            models_dir: Path, now: datetime) -> FaceEnrolment:
+    """Judge an enrolment liveness burst with the same checks as a session's opening one:
+    the asked action (a still print cannot turn its head), a frozen burst, a frame that
+    repeats an earlier photo of the learner, the MiniFASNet score (kept as evidence), then
+    the quality gate on the most frontal frame. The templates are the burst's mean
+    embedding per model. Refused: status ``rejected`` with the reasons (``not_live:...``)."""
+    checked = [check_image(d) for d in images]
+    frames = [decode_image(c.data).rgb for c in checked]
+    lpol = liveness_policy(policy)
+    engine = face_engine(models_dir)
+    row.processed_at = now
+    try:
+        action = Action(action_name)
+    except ValueError:
+        row.status, row.reasons = "rejected", [f"unknown_action:{action_name}"]
+        return row
+    result = check_active(engine, landmarker(models_dir), frames, action, None, lpol)
+    reasons = list(result.reasons)
+    if result.outcome.value in ("no_face", "multiple_faces") and not reasons:
+        reasons.append(result.outcome.value)
+    earlier = earlier_photos(uow, store, row.learner_id, before=now, exclude_challenge="")
+    for i, (c, rgb) in enumerate(zip(checked, frames, strict=True)):
+        replay = passive.find_replay(rgb, passive.perceptual_hash(rgb), earlier,
+                                     lpol.match.replay, hashlib.sha256(c.data).hexdigest())
+        if replay is not None and replay.kind is passive.ReplayKind.RESENT:
+            reasons.append(f"replayed_still:frame={i}")
+    # the most frontal frame with one face is the reference photo
+    faced = [i for i, s in enumerate(result.frames) if s.faces == 1 and s.yaw_deg is not None]
+    best = min(faced, key=lambda i: abs(result.frames[i].yaw_deg or 0.0)) if faced else 0
+    chosen = checked[best]
+    blob = store.put(chosen.data, chosen.content_type)
+    row.blob_key, row.sha256, row.content_type = blob.key, blob.sha256, chosen.content_type
+    row.width, row.height = chosen.image.width, chosen.image.height
+    if reasons or result.outcome is not Outcome.MATCH:
+        row.status = "rejected"
+        row.reasons = [f"not_live:{r}" for r in (reasons or [result.outcome.value])]
+        uow.session.flush()
+        return row
+    enrolled = engine.enrol(frames[best], match_policy(policy))
+    if not enrolled.ok or enrolled.quality is None:
+        row.status, row.reasons = "rejected", list(enrolled.reasons)
+        uow.session.flush()
+        return row
+    templates: dict[str, np.ndarray] = {}
+    for model in (enrolled.templates or {}):
+        embs = [s.embeddings[model] for s in result.frames if model in s.embeddings]
+        templates[model] = mean_embedding(model, embs)
+    live = [engine.live_score(frames[i], f) for i in faced
+            for f in engine.significant_faces(engine.detect(frames[i], lpol.match), lpol.match)]
+    q = enrolled.quality
+    quality: dict[str, Any] = {"face_px": q.face_px, "sharpness": round(q.sharpness, 2),
+                               "brightness": round(q.brightness, 2),
+                               "contrast": round(q.contrast, 2), "action": action.value,
+                               "frames": len(frames)}
+    if live:
+        quality["live_score"] = round(float(np.mean(live)), 4)
+    install_templates(uow, row, templates, phash=enrolled.phash, quality=quality,
+                      policy=policy, now=now)
+    return row

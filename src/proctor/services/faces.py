@@ -40,8 +40,11 @@ def learner_of(uow: UnitOfWork, institution_id: int, learner_ext_id: str) -> Lea
 
 
 def submit_enrolment(uow: UnitOfWork, *, institution_id: int, learner_ext_id: str, data: bytes,
-                     store: BlobStore, now: datetime) -> FaceEnrolment:
-    """Check the upload, keep the photo, and record a pending enrolment for the vision task."""
+                     store: BlobStore, now: datetime, source: str = "photo") -> FaceEnrolment:
+    """Check the upload, keep the photo, and record a pending enrolment for the vision task.
+
+    ``source``: ``photo`` (one upload from the platform: not live) or ``staff_reviewed`` (an
+    upload institution staff checked against the person, `proctor faces enrol-reviewed`)."""
     learner = learner_of(uow, institution_id, learner_ext_id)
     checked = check_image(data)
     blob = store.put(checked.data, checked.content_type)
@@ -49,10 +52,17 @@ def submit_enrolment(uow: UnitOfWork, *, institution_id: int, learner_ext_id: st
         id=str(uuid.uuid4()), learner_id=learner.id, institution_id=institution_id,
         status="pending", reasons=[], blob_key=blob.key, sha256=blob.sha256,
         content_type=checked.content_type, width=checked.image.width,
-        height=checked.image.height, submitted_at=now)
+        height=checked.image.height, submitted_at=now, source=source)
     uow.session.add(row)
     uow.session.flush()
     return row
+
+
+def institution_named(uow: UnitOfWork, name: str) -> Institution:
+    inst = uow.session.scalar(select(Institution).where(Institution.name == name))
+    if inst is None:
+        raise NotFound(f"unknown institution {name!r}", field="institution")
+    return inst
 
 
 def rejection_code(reasons: list[str] | tuple[str, ...]) -> str:
@@ -71,6 +81,7 @@ class FaceStatus:
     submission_id: str | None
     submitted_at: datetime | None
     enrolled_at: datetime | None  # of the template in force (may predate a rejected retry)
+    source: str | None = None  # of the latest submission: photo | burst | staff_reviewed
 
 
 def face_status(uow: UnitOfWork, *, institution_id: int, learner_ext_id: str) -> FaceStatus:
@@ -81,7 +92,7 @@ def face_status(uow: UnitOfWork, *, institution_id: int, learner_ext_id: str) ->
     if latest is None:
         return FaceStatus("enrolled" if active else "none", [], None, None, enrolled_at)
     return FaceStatus(latest.status, list(latest.reasons or []), latest.id, latest.submitted_at,
-                      enrolled_at)
+                      enrolled_at, latest.source)
 
 
 # --- one person, one identity: holds for the county reviewer ------------------------------
@@ -174,3 +185,40 @@ def resolve_hold(uow: UnitOfWork, hold_id: int, *, decision: str, user_id: int,
         row.status, row.reasons = "enrolled", []
     s.flush()
     return hold
+
+
+# --- live enrolment: a liveness burst, as at a session's opening -------------------------
+
+AWAITING_BURST = "awaiting_burst"
+ACTION_PREFIX = "action:"
+# blink is not drawn at enrolment: no burst cut from real video passes it (docs/faces.md)
+ENROLMENT_ACTIONS = ("open_mouth", "turn_left", "turn_right")
+
+
+def open_live_enrolment(uow: UnitOfWork, *, institution_id: int, learner_ext_id: str,
+                        action: str, now: datetime) -> FaceEnrolment:
+    """An enrolment liveness check: the service's drawn ``action``, awaiting the burst."""
+    if action not in ENROLMENT_ACTIONS:
+        raise InvalidInput(f"unknown enrolment action {action!r}", field="action")
+    learner = learner_of(uow, institution_id, learner_ext_id)
+    row = FaceEnrolment(
+        id=str(uuid.uuid4()), learner_id=learner.id, institution_id=institution_id,
+        status=AWAITING_BURST, reasons=[ACTION_PREFIX + action], blob_key=None, sha256="",
+        content_type="", width=0, height=0, submitted_at=now, source="burst")
+    uow.session.add(row)
+    uow.session.flush()
+    return row
+
+
+def awaiting_burst(uow: UnitOfWork, *, institution_id: int, learner_ext_id: str,
+                   submission_id: str) -> tuple[FaceEnrolment, str]:
+    """The open enrolment check ``submission_id`` of this learner and its action."""
+    learner = learner_of(uow, institution_id, learner_ext_id)
+    row = uow.session.get(FaceEnrolment, submission_id, with_for_update=True)
+    if row is None or row.learner_id != learner.id:
+        raise NotFound(f"unknown enrolment check {submission_id!r}", field="submission_id")
+    if row.status != AWAITING_BURST:
+        raise Conflict(f"enrolment check {submission_id!r} was answered already ({row.status})")
+    action = next((r[len(ACTION_PREFIX):] for r in row.reasons if r.startswith(ACTION_PREFIX)),
+                  "")
+    return row, action

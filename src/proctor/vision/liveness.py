@@ -68,7 +68,10 @@ class LivenessPolicy:
     blink_drop: float = 0.3  # EAR must fall by this share below the open-eye level, then reopen
     mouth_open_mar: float = 0.35  # inner-lip height / width when the mouth counts as open
     mouth_rise: float = 0.2  # and it must have risen by this much within the burst
-    turn_min_deg: float = 15.0  # yaw change from the first frame in the asked direction
+    turn_min_deg: float = 20.0  # yaw change from the first frame in the asked direction
+    # ... on at least this many frames: the yaw estimate of a recaptured still of an already
+    # turned head jitters by up to ~17° (measured: docs/faces.md, "Enrolment is as live…")
+    turn_min_frames: int = 2
     # frames are as the camera saw them (not mirrored like a selfie preview); a client that
     # sends mirrored frames sets this and left/right swap
     mirrored: bool = False
@@ -215,7 +218,8 @@ def action_seen(action: Action, frames: Sequence[FrameSignals], policy: Liveness
         return False
     # the learner's left is the image's right (+yaw) unless the client mirrors its frames
     sign = 1.0 if (action is Action.TURN_LEFT) != policy.mirrored else -1.0
-    return max(sign * (y - yaws[0]) for y in yaws[1:]) >= policy.turn_min_deg
+    turned = sum(sign * (y - yaws[0]) >= policy.turn_min_deg for y in yaws[1:])
+    return turned >= policy.turn_min_frames
 
 
 def check_active(

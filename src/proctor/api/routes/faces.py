@@ -21,6 +21,7 @@ from proctor.domain.errors import MalformedRequest, NotFound
 from proctor.schemas.faces import (
     ChallengePhotosOut,
     ChallengeProcessingOut,
+    FaceLivenessCheckOut,
     FaceProcessingOut,
     FaceStatusOut,
     PhotoOut,
@@ -56,7 +57,8 @@ def _face_status(uow: Any, institution_id: int, learner_id: str) -> FaceStatusOu
     st = faces.face_status(uow, institution_id=institution_id, learner_ext_id=learner_id)
     return FaceStatusOut(learner_id=learner_id, status=st.status, reasons=st.reasons,
                          submission_id=st.submission_id, submitted_at=st.submitted_at,
-                         enrolled=st.enrolled_at is not None, enrolled_at=st.enrolled_at)
+                         enrolled=st.enrolled_at is not None, enrolled_at=st.enrolled_at,
+                         source=st.source, live=st.source == "burst" and st.status != "rejected")
 
 
 @router.post("/learners/{learner_id}/face", status_code=201, openapi_extra=_IMAGE_BODY,
@@ -85,6 +87,12 @@ def post_face(learner_id: ExtIdPath, request: Request, body: UploadBodyDep,
 
 def _rejected(row: FaceEnrolment) -> JSONResponse:
     """422 naming why, committed all the same: the refused photo stays on the learner's record."""
+    if any(r.startswith("not_live:") for r in row.reasons):
+        return JSONResponse({"error": {
+            "code": "not_live", "field": "image", "reasons": list(row.reasons),
+            "submission_id": row.id,
+            "message": "the burst is not a live person: " + ", ".join(row.reasons)}},
+            status_code=422)
     code = faces.rejection_code(row.reasons)
     message = {"no_face": "no face was found in the photo",
                "multiple_faces": "the photo must show exactly one face",
@@ -92,6 +100,45 @@ def _rejected(row: FaceEnrolment) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message, "field": "image",
                                    "reasons": list(row.reasons), "submission_id": row.id}},
                         status_code=422)
+
+
+@router.post("/learners/{learner_id}/face/liveness", status_code=201,
+             response_model=FaceLivenessCheckOut)
+def open_face_liveness(learner_id: ExtIdPath, platform: PlatformDep, uow: UowDep,
+                       now: NowDep) -> FaceLivenessCheckOut:
+    """Start a live enrolment: the service draws the action the burst must show."""
+    import secrets
+
+    from proctor.services.challenges import LIVENESS_ACTIONS, LIVENESS_FRAMES
+
+    action = secrets.choice(faces.ENROLMENT_ACTIONS)
+    row = faces.open_live_enrolment(uow, institution_id=platform.institution_id,
+                                    learner_ext_id=learner_id, action=action, now=now)
+    return FaceLivenessCheckOut(
+        learner_id=learner_id, submission_id=row.id, action=action,
+        prompt=LIVENESS_ACTIONS[action], frames=list(LIVENESS_FRAMES),
+        upload_url=f"/v1/learners/{learner_id}/face/liveness/{row.id}")
+
+
+@router.post("/learners/{learner_id}/face/liveness/{submission_id}", status_code=201,
+             openapi_extra=_IMAGE_BODY, response_model=FaceStatusOut,
+             responses={422: {"description": "refused: not live, or no usable face"}})
+def post_face_liveness(learner_id: ExtIdPath, submission_id: str, request: Request,
+                       body: UploadBodyDep, platform: UploadPlatformDep, uow: UowDep,
+                       settings: SettingsDep, now: NowDep) -> Any:
+    """The enrolment burst (several `image` parts showing the drawn action). Judged in the
+    request, with or without a broker."""
+    from proctor.services.face_checks import process_enrolment_burst
+
+    row, action = faces.awaiting_burst(uow, institution_id=platform.institution_id,
+                                       learner_ext_id=learner_id, submission_id=submission_id)
+    images = image_parts(body, request.headers.get("content-type"))
+    process_enrolment_burst(uow, row, action, images, store=blob_store_from_settings(settings),
+                            policy=policy_for(settings), models_dir=settings.models_dir, now=now)
+    if row.status == "rejected":
+        return _rejected(row)
+    status = _face_status(uow, platform.institution_id, learner_id)
+    return JSONResponse(status.model_dump(mode="json"), status_code=201)
 
 
 @router.get("/learners/{learner_id}/face", response_model=FaceStatusOut)
@@ -149,4 +196,5 @@ def _challenge_out(uow: Any, c: Challenge) -> ChallengePhotosOut:
     return ChallengePhotosOut(
         challenge_id=c.id, kind=c.kind, status=c.outcome, reasons=face.get("reasons", []),
         retries_left=face.get("retries_left") if c.outcome == "pending" else None,
-        photos=[_photo_out(p) for p in face_repo.photos_of_challenge(uow.session, c.id)])
+        photos=[_photo_out(p) for p in face_repo.photos_of_challenge(uow.session, c.id)],
+        session_ended=face.get("session_ended"))
