@@ -13,7 +13,7 @@ from proctor.api import limits
 from proctor.api.auth import Platform, authenticate
 from proctor.config import Settings
 from proctor.domain.errors import PayloadTooLarge
-from proctor.storage.db import UnitOfWork
+from proctor.storage.db import UnitOfWork, request_unit_of_work
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -27,16 +27,8 @@ def get_now(request: Request) -> datetime:
 
 async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:
     """Commit once after the route returns; roll back (and undo side effects) on any error."""
-    session = request.app.state.session_factory()
-    uow = UnitOfWork(session)
-    try:
+    async with request_unit_of_work(request.app.state.session_factory) as uow:
         yield uow
-        await run_in_threadpool(uow.commit)
-    except BaseException:
-        await run_in_threadpool(uow.rollback)
-        raise
-    finally:
-        await run_in_threadpool(session.close)
 
 
 async def read_limited(request: Request, limit: int) -> bytes:

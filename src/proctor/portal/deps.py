@@ -13,14 +13,13 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from starlette.concurrency import run_in_threadpool
 
 from proctor.domain.errors import Forbidden, MalformedRequest
 from proctor.portal.pages import Viewer
 from proctor.portal.security import csrf_ok
 from proctor.services.policies import policy_for
 from proctor.services.scope import Scope
-from proctor.storage.db import UnitOfWork
+from proctor.storage.db import UnitOfWork, request_unit_of_work
 from proctor.storage.tables import User
 
 BASE = "/portal"
@@ -40,16 +39,8 @@ class LoginRequired(Exception):
 
 async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:
     """One unit of work per request: committed before the response, rolled back on any error."""
-    session = request.app.state.session_factory()
-    uow = UnitOfWork(session)
-    try:
+    async with request_unit_of_work(request.app.state.session_factory) as uow:
         yield uow
-        await run_in_threadpool(uow.commit)
-    except BaseException:
-        await run_in_threadpool(uow.rollback)
-        raise
-    finally:
-        await run_in_threadpool(session.close)
 
 
 UowDep = Annotated[UnitOfWork, Depends(get_uow, scope="function")]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -229,3 +229,21 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[UnitOfWork]:
         raise
     finally:
         session.close()
+
+
+@asynccontextmanager
+async def request_unit_of_work(factory: sessionmaker[Session]) -> AsyncIterator[UnitOfWork]:
+    """One unit of work per web request (the API's and the portal's dependency): committed once
+    after the route returns, rolled back (its jobs dropped) on any error, closed either way."""
+    from starlette.concurrency import run_in_threadpool
+
+    session = factory()
+    uow = UnitOfWork(session)
+    try:
+        yield uow
+        await run_in_threadpool(uow.commit)
+    except BaseException:
+        await run_in_threadpool(uow.rollback)
+        raise
+    finally:
+        await run_in_threadpool(session.close)
