@@ -17,10 +17,10 @@ from proctor import (
     keys_cli,
     paperwork_cli,
 )
+from proctor.cli_support import domain_errors_exit, open_uow
 from proctor.config import get_settings
 from proctor.portal import cli as portal_cli
 from proctor.simulation import cli as simulation_cli
-from proctor.storage.db import unit_of_work
 
 app = typer.Typer(help="proctor: online-training integrity monitor", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -44,12 +44,6 @@ app.add_typer(county_cli.app, name="county")
 ROLES = ("admin", "county_reviewer", "institution_staff", "auditor")
 
 
-def _uow():  # type: ignore[no-untyped-def]
-    from proctor.workers.dispatch import factory_for
-
-    return unit_of_work(factory_for(get_settings()))
-
-
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "heads") -> None:
     """Apply the Alembic migrations to the configured database."""
@@ -66,15 +60,11 @@ def platform_create(
     county: Annotated[str, typer.Option(help="6-digit 行政区划代码, e.g. 410102")],
 ) -> None:
     """Issue a platform key for an institution (created if new). Prints the key id and secret."""
-    from proctor.domain.errors import ProctorError
     from proctor.services.registration import issue_platform_key
 
-    try:
-        with _uow() as uow:
+    with domain_errors_exit():
+        with open_uow() as uow:
             issued = issue_platform_key(uow, institution=institution, county_code=county)
-    except ProctorError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(2) from None
     typer.echo(json.dumps({"institution": issued.institution, "county": issued.county_code,
                            "key_id": issued.key_id, "secret": issued.secret}, ensure_ascii=False))
 
@@ -90,20 +80,16 @@ def user_create(
                                                  envvar="PROCTOR_NEW_USER_PASSWORD")] = None,
 ) -> None:
     """Create a portal user with an argon2-hashed password."""
-    from proctor.domain.errors import ProctorError
     from proctor.services.users import create_user
 
     if password is None:
         password = getpass.getpass("password: ")
-    try:
-        with _uow() as uow:
+    with domain_errors_exit():
+        with open_uow() as uow:
             user = create_user(uow, username=username, role=role, display_name=name or username,
                                county_codes=county or [], institution=institution, password=password)
             out = {"id": user.id, "username": user.username, "role": user.role,
                    "counties": user.county_codes}
-    except ProctorError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(2) from None
     typer.echo(json.dumps(out, ensure_ascii=False))
 
 

@@ -8,17 +8,11 @@ from typing import Annotated
 
 import typer
 
+from proctor.cli_support import domain_errors_exit, open_uow
 from proctor.config import get_settings
 
 app = typer.Typer(help="the county's view: assessor keys, cross-institution checks",
                   no_args_is_help=True)
-
-
-def _uow():  # type: ignore[no-untyped-def]
-    from proctor.storage.db import unit_of_work
-    from proctor.workers.dispatch import factory_for
-
-    return unit_of_work(factory_for(get_settings()))
 
 
 @app.command("assessor-key")
@@ -27,15 +21,11 @@ def assessor_key(
     county: Annotated[str, typer.Option(help="6-digit county code it records exams for")],
 ) -> None:
     """Issue a key for an assessment body to record exams (POST /v1/county/exams)."""
-    from proctor.domain.errors import ProctorError
     from proctor.services.county.exams import issue_assessor_key
 
-    try:
-        with _uow() as uow:
+    with domain_errors_exit():
+        with open_uow() as uow:
             issued = issue_assessor_key(uow, name=name, county_code=county)
-    except ProctorError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(2) from None
     typer.echo(json.dumps({"name": issued.name, "county": issued.county_code,
                            "key_id": issued.key_id, "secret": issued.secret}, ensure_ascii=False))
 
@@ -45,7 +35,7 @@ def link() -> None:
     """Give learners registered without a person key theirs (learners.id_hash)."""
     from proctor.services.county.persons import link_missing
 
-    with _uow() as uow:
+    with open_uow() as uow:
         done = link_missing(uow.session, get_settings())
     typer.echo(json.dumps({"linked": done}))
 
@@ -58,7 +48,7 @@ def check_day_cmd(
     from proctor.services.county.checks import check_day
     from proctor.storage.db import utcnow
 
-    with _uow() as uow:
+    with open_uow() as uow:
         result = check_day(uow, day=date.fromisoformat(day), settings=get_settings(),
                            now=utcnow())
     typer.echo(json.dumps({"facts": result.facts, "findings": result.findings,

@@ -7,6 +7,8 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from proctor.cli_support import domain_errors_exit
+
 app = typer.Typer()
 
 
@@ -22,7 +24,6 @@ def reevaluate(
     Verdicts then name the policy id and version used; a reviewed verdict keeps its status.
     """
     from proctor.config import get_settings
-    from proctor.domain.errors import ProctorError
     from proctor.domain.policy import PolicyError
     from proctor.services.policies import policy_for
     from proctor.storage.db import utcnow
@@ -39,7 +40,7 @@ def reevaluate(
                TimeRemainingColumn())
     with Progress(*columns, transient=False) as bar:
         task = bar.add_task("sessions", total=None)
-        try:
+        with domain_errors_exit():
             # chunks of learners over the workers (in this process without a broker); the
             # bar reads the chunks' own progress
             configure(settings)
@@ -47,9 +48,6 @@ def reevaluate(
                 course_ext=course, institution=institution, policy=policy, now=utcnow(),
                 chunk_learners=settings.reevaluate_chunk_learners,
                 progress=lambda done, total: bar.update(task, completed=done, total=total))
-        except ProctorError as exc:
-            typer.echo(f"error: {exc.message}", err=True)
-            raise typer.Exit(2) from None
     typer.echo(f"{report.sessions} session(s) of course {course} re-evaluated under "
                f"{pol.id}@{pol.version}; {report.changed} verdict(s) changed")
     for move, n in sorted(report.transitions.items(), key=lambda x: -x[1]):

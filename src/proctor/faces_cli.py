@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from proctor.cli_support import domain_errors_exit
 from proctor.config import get_settings
 
 app = typer.Typer(help="faces: re-enrolment and accuracy", no_args_is_help=True)
@@ -51,16 +52,12 @@ def evaluate_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="print the figures as JSON")] = False,
 ) -> None:
     """FNMR / FMR of the policy's matcher on a folder, through the service's pipeline."""
-    from proctor.domain.errors import ProctorError
     from proctor.services.face_admin import evaluate_folder
     from proctor.services.policies import policy_for
 
     settings = get_settings()
-    try:
+    with domain_errors_exit():
         out = evaluate_folder(folder, policy=policy_for(settings), models_dir=settings.models_dir)
-    except ProctorError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(2) from None
     if as_json:
         typer.echo(json.dumps(out, ensure_ascii=False))
         return

@@ -6,20 +6,15 @@ from typing import Annotated
 
 import typer
 
+from proctor.cli_support import open_uow
 from proctor.config import get_settings
-from proctor.storage.db import unit_of_work, utcnow
+from proctor.storage.db import utcnow
 
 app = typer.Typer()
 audit_app = typer.Typer(help="the hash-chained audit log", no_args_is_help=True)
 callbacks_app = typer.Typer(help="signed callbacks to platforms", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 app.add_typer(callbacks_app, name="callbacks")
-
-
-def _uow():  # type: ignore[no-untyped-def]
-    from proctor.workers.dispatch import factory_for
-
-    return unit_of_work(factory_for(get_settings()))
 
 
 @app.command()
@@ -34,7 +29,7 @@ def demo(
     from proctor.simulation.demo import build_demo, is_empty
 
     settings = get_settings()
-    with _uow() as uow:
+    with open_uow() as uow:
         if not is_empty(uow):
             if if_empty:
                 typer.echo("demo: the database already holds data; nothing done")
@@ -56,7 +51,7 @@ def audit_verify() -> None:
     """Check the whole chain; exit 1 and name the first broken entry if anything was altered."""
     from proctor.services.audit_log import verify
 
-    with _uow() as uow:
+    with open_uow() as uow:
         result = verify(uow.session)
     if result.ok:
         typer.echo(f"audit log intact: {result.checked} entries, head {result.head[:16]}")
