@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from proctor import __version__
-from proctor.api import cors, errors
+from proctor.api import cors, errors, openapi
 from proctor.api.limits import BodyLimitMiddleware
 from proctor.api.routes import (
     challenges,
@@ -147,5 +147,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return RedirectResponse("/docs")
 
     _offline_docs(app)
+    openapi.install(app)
 
     return app

@@ -192,6 +192,13 @@ EVENT_TYPES = (
 )
 
 
+class EventBatchIn(BaseModel):
+    """POST /v1/events as documented (OpenAPI): ingest checks each event on its own, so one bad
+    event is rejected alone and the rest of the batch is stored."""
+
+    events: Annotated[list[EventIn], Field(min_length=1, max_length=1000)]
+
+
 class RejectedEvent(BaseModel):
     index: int = Field(description="position of the event in the batch, from 0")
     id: str | None

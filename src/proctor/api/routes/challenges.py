@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from proctor.api.deps import BodyDep, NowDep, SettingsDep, UowDep
+from proctor.api.openapi import json_body
 from proctor.api.routes._util import parse_model
 from proctor.api.session_auth import SessionCallerDep, require_challenge, require_session
 from proctor.schemas.verdicts import AnswerIn, AnswerOut, ChallengeOut
@@ -38,7 +39,8 @@ def get_challenge(session_id: str, platform: SessionCallerDep, uow: UowDep, sett
     return Response(status_code=204) if found is None else challenge_out(found)
 
 
-@router.post("/challenges/{challenge_id}/answer", response_model=AnswerOut)
+@router.post("/challenges/{challenge_id}/answer", response_model=AnswerOut,
+             openapi_extra=json_body(AnswerIn))
 def post_answer(challenge_id: str, body: BodyDep, platform: SessionCallerDep, uow: UowDep,
                 settings: SettingsDep, now: NowDep) -> AnswerOut:
     """Answer a `confirm` challenge with the code it showed."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from proctor.api.deps import BodyDep, NowDep, PlatformDep, SettingsDep, UowDep
+from proctor.api.openapi import json_body
 from proctor.api.routes._util import ExtIdPath, parse_model
 from proctor.schemas.paperwork import (
     ClassIn,
@@ -28,7 +29,7 @@ def _class_out(uow: UowDep, cls: TrainingClass) -> ClassOut:
                     enrolled=classes.enrolled(uow.session, cls.course_id, cls.batch))
 
 
-@router.put("/classes/{course_id}/{batch}", response_model=ClassOut)
+@router.put("/classes/{course_id}/{batch}", response_model=ClassOut, openapi_extra=json_body(ClassIn))
 def put_class(course_id: ExtIdPath, batch: ExtIdPath, body: BodyDep, platform: PlatformDep,
               uow: UowDep, settings: SettingsDep, now: NowDep) -> ClassOut:
     """Open a class (开班) of a course: 422 naming the rule over 80 learners, under 40 minutes per
@@ -42,7 +43,8 @@ def put_class(course_id: ExtIdPath, batch: ExtIdPath, body: BodyDep, platform: P
     return _class_out(uow, cls)
 
 
-@router.post("/classes/{course_id}/{batch}/survey", response_model=SatisfactionOut)
+@router.post("/classes/{course_id}/{batch}/survey", response_model=SatisfactionOut,
+             openapi_extra=json_body(SurveyIn))
 def post_survey(course_id: ExtIdPath, batch: ExtIdPath, body: BodyDep, platform: PlatformDep,
                 uow: UowDep, settings: SettingsDep, now: NowDep) -> SatisfactionOut:
     """The learners' satisfaction answers after training (one per learner, kept anonymous: the

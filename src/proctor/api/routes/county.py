@@ -16,6 +16,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from starlette.concurrency import run_in_threadpool
 
 from proctor.api.deps import BodyDep, NowDep, SettingsDep, UowDep
+from proctor.api.openapi import json_body
 from proctor.api.routes._util import parse_model
 from proctor.domain.eligibility import add_months
 from proctor.domain.errors import Unauthorized
@@ -73,7 +74,8 @@ AssessorDep = Annotated[Assessor, Depends(get_assessor)]
 
 
 @router.post("/exams", response_model=ExamOut, status_code=201,
-             responses={200: {"model": ExamOut, "description": "an existing sitting corrected"}})
+             responses={200: {"model": ExamOut, "description": "an existing sitting corrected"}},
+             openapi_extra=json_body(ExamIn))
 def post_exam(body: BodyDep, assessor: AssessorDep, uow: UowDep, settings: SettingsDep,
               now: NowDep) -> JSONResponse:
     """Record (or correct) who sat which exam when, with the result."""

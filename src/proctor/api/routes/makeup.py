@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from proctor.api.deps import BodyDep, NowDep, PlatformDep, SettingsDep, UowDep
+from proctor.api.openapi import json_body
 from proctor.api.routes._util import parse_model
 from proctor.schemas.paperwork import LeaveIn, LeaveOut
 from proctor.services import makeup
@@ -13,7 +14,7 @@ from proctor.services.policies import policy_for
 router = APIRouter(prefix="/v1", tags=["paperwork"])
 
 
-@router.post("/leaves", response_model=LeaveOut, status_code=201)
+@router.post("/leaves", response_model=LeaveOut, status_code=201, openapi_extra=json_body(LeaveIn))
 def post_leave(body: BodyDep, platform: PlatformDep, uow: UowDep, settings: SettingsDep,
                now: NowDep) -> LeaveOut:
     """Record a written leave for one lesson; with `makeup = "after_leave"` the learner may study

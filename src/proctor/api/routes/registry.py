@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from proctor.api.deps import BodyDep, NowDep, PlatformDep, SettingsDep, UowDep
+from proctor.api.openapi import json_body
 from proctor.api.routes._util import ExtIdPath, parse_model
 from proctor.domain.errors import NotFound
 from proctor.domain.ids import mask_id_number
@@ -51,7 +52,7 @@ def _learner_out(learner: Learner) -> LearnerOut:
                       else None)
 
 
-@router.put("/courses/{course_id}", response_model=CourseOut)
+@router.put("/courses/{course_id}", response_model=CourseOut, openapi_extra=json_body(CourseIn))
 def put_course(course_id: ExtIdPath, body: BodyDep, platform: PlatformDep, uow: UowDep) -> CourseOut:
     """Create or update a course and its ordered lessons."""
     data = parse_model(body, CourseIn)
@@ -69,7 +70,7 @@ def get_course(course_id: ExtIdPath, platform: PlatformDep, uow: UowDep) -> Cour
     return _course_out(course, repo.lessons_of(uow.session, course.id))
 
 
-@router.put("/learners/{learner_id}", response_model=LearnerOut)
+@router.put("/learners/{learner_id}", response_model=LearnerOut, openapi_extra=json_body(LearnerIn))
 def put_learner(learner_id: ExtIdPath, body: BodyDep, platform: PlatformDep, uow: UowDep,
                 settings: SettingsDep) -> LearnerOut:
     """Register a real-name learner; the ID number is checked against GB 11643 and masked on output."""
@@ -89,7 +90,8 @@ def get_learner(learner_id: ExtIdPath, platform: PlatformDep, uow: UowDep) -> Le
     return _learner_out(learner)
 
 
-@router.put("/enrolments/{learner_id}/{course_id}", response_model=EnrolmentOut)
+@router.put("/enrolments/{learner_id}/{course_id}", response_model=EnrolmentOut,
+            openapi_extra=json_body(EnrolmentIn))
 def put_enrolment(learner_id: ExtIdPath, course_id: ExtIdPath, body: BodyDep, platform: PlatformDep,
                   uow: UowDep, settings: SettingsDep, now: NowDep) -> EnrolmentOut:
     """Enrol a learner in a course (class batch 开班批次 and its start date); 409 `not_eligible`
@@ -128,7 +130,8 @@ def _institution_out(inst: Institution) -> InstitutionOut:
                           allowed_origins=list(inst.allowed_origins or []))
 
 
-@router.put("/institution", response_model=InstitutionOut)
+@router.put("/institution", response_model=InstitutionOut,
+            openapi_extra=json_body(InstitutionSettingsIn))
 def put_institution(request: Request, body: BodyDep, platform: PlatformDep,
                     uow: UowDep) -> InstitutionOut:
     """Register the URL that receives signed verdict callbacks (CONTRACT §4) and the origins

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from proctor.api.deps import BodyDep, NowDep, PlatformDep, SettingsDep, UowDep, parse_json
+from proctor.api.openapi import json_body
 from proctor.api.routes._util import parse_model
 from proctor.api.session_auth import (
     SessionCallerDep,
@@ -16,7 +17,7 @@ from proctor.api.session_auth import (
     require_session,
 )
 from proctor.domain.errors import NotFound
-from proctor.schemas.telemetry import IngestOut, SessionIn, SessionOut
+from proctor.schemas.telemetry import EventBatchIn, IngestOut, SessionIn, SessionOut
 from proctor.services import session_tokens, study_sessions
 from proctor.services.ingest import ingest_events
 from proctor.storage.repositories import study as study_repo
@@ -35,7 +36,8 @@ def session_out(request: Request, study: StudySession, learner: Learner, course:
                       challenge_url=f"/v1/sessions/{study.id}/challenge")
 
 
-@router.post("/sessions", status_code=201, response_model=SessionOut)
+@router.post("/sessions", status_code=201, response_model=SessionOut,
+             openapi_extra=json_body(SessionIn))
 def post_session(request: Request, body: BodyDep, platform: PlatformDep, uow: UowDep,
                  settings: SettingsDep, now: NowDep) -> SessionOut:
     """Open a study session; the first challenge (a liveness check) is due at once. The answer
@@ -90,7 +92,9 @@ def get_session_events(session_id: str, platform: PlatformDep, uow: UowDep) -> d
 
 @router.post("/events", response_model=IngestOut,
              responses={207: {"model": IngestOut, "description": "some events were rejected"},
-                        422: {"model": IngestOut, "description": "every event was rejected"}})
+                        422: {"model": IngestOut, "description": "every event was rejected"}},
+             openapi_extra=json_body(EventBatchIn, "events are checked one by one: a bad one is "
+                                     "rejected alone (207)"))
 def post_events(request: Request, body: BodyDep, platform: SessionCallerDep, uow: UowDep,
                 settings: SettingsDep, now: NowDep) -> Any:
     """Append a batch of up to 1000 events; each is accepted, a duplicate, or rejected with a reason."""
