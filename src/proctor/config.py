@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1024 * 1024
     session_token_ttl_s: int = Field(
         default=900, ge=30, le=3600, description="lifetime of a browser session token (docs/sdk.md)")
+    # the reconciler (services/reconcile.py): how often it runs, and how long a task may be
+    # in flight before its work counts as lost (an evaluation or a face check takes seconds)
+    reconcile_every_s: float = Field(default=120.0, gt=0, description="run the reconciler "
+                                     "(re-enqueue work the broker lost) every this many seconds")
+    reconcile_grace_s: float = Field(default=120.0, ge=0, description="work owed for longer "
+                                     "than this is re-enqueued by the reconciler")
     embedded_beat_s: float = Field(
         default=60.0, ge=0, description="without a broker: run beat's periodic work in the API "
         "process every this many seconds (0 = off)")

@@ -93,3 +93,19 @@ def test_two_first_evaluations_of_one_session_do_not_race_on_the_primary_key(
     with factory() as db:
         row = db.get(SessionVerdict, s.session_id)
         assert row is not None and row.revision == 2
+
+
+def test_the_reconcilers_grace_is_a_setting(settings: Settings, platform: Platform,
+                                            app_client: TestClient, clock: FakeClock) -> None:
+    quick = settings.model_copy(update={"reconcile_grace_s": 5.0})
+    celery_module.configure(quick)
+    _setup(platform)
+    app_client.app.state.on_sessions_to_evaluate = [lambda uow, ids, now: None]  # all lost
+    s = Sitting.open(platform, app_client, clock)
+    s.start()
+    s.finish(DURATION)
+    clock.advance(10)  # past a 5 s grace, well within the default 120 s
+    from proctor.workers.dispatch import running_with
+
+    with running_with(quick):
+        assert reconcile_task(clock.now.isoformat())["sessions"] == 1

@@ -102,3 +102,23 @@ def test_make_run_purges_expired_photos(settings: Settings) -> None:
     with session_factory(engine_for(settings.database_url))() as s:
         row = s.query(Photo).filter_by(challenge_id=cid).one()
         assert row.blob_key is None and row.outcome == "match"  # the record is kept
+
+
+def test_the_reconcilers_interval_is_a_setting_both_beats_obey() -> None:
+    """The fault tests (tests/faults) run it every few seconds instead of every two minutes."""
+    from proctor.workers.schedule import celery_beat_schedule
+
+    fast = Settings(database_url="sqlite://", reconcile_every_s=2.0)
+    assert celery_beat_schedule(fast)["reconcile"]["schedule"] == 2.0
+    assert celery_beat_schedule(Settings(database_url="sqlite://"))["reconcile"]["schedule"] == 120.0
+    configure(fast)
+    try:
+        assert celery_app.conf.beat_schedule["reconcile"]["schedule"] == 2.0
+    finally:
+        configure(Settings(database_url="sqlite://"))
+    start = utcnow()
+    last = {p.name: start for p in PERIODIC}
+    from proctor.workers.schedule import periodic
+
+    assert [p.name for p in embedded_beat.due(start + timedelta(seconds=3), last,
+                                              periodic(fast))] == ["reconcile"]

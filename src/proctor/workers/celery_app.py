@@ -63,7 +63,7 @@ def configure(settings: Settings) -> Celery:
         accept_content=["json"],
         timezone="UTC",
         broker_connection_retry_on_startup=True,
-        beat_schedule=celery_beat_schedule(),
+        beat_schedule=celery_beat_schedule(settings),
     )
     return celery_app
 

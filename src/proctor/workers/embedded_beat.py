@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from proctor.config import Settings
 from proctor.workers.dispatch import run_inline
-from proctor.workers.schedule import PERIODIC, Periodic
+from proctor.workers.schedule import PERIODIC, Periodic, periodic
 
 log = logging.getLogger("proctor.embedded_beat")
 
@@ -37,7 +37,7 @@ def beat_once(now: datetime, settings: Settings,
     ``last_run`` is updated in place."""
     last_run = {} if last_run is None else last_run
     results: dict[str, Any] = {}
-    for job in due(now, last_run):
+    for job in due(now, last_run, periodic(settings)):
         kwargs = {"now_iso": now.isoformat()} if job.takes_now else {}
         try:
             results[job.name] = run_inline(settings, job.task, **kwargs)

@@ -8,7 +8,7 @@ from datetime import datetime
 from proctor.services import jobs
 from proctor.storage.db import utcnow
 from proctor.workers.celery_app import celery_app
-from proctor.workers.dispatch import task_uow
+from proctor.workers.dispatch import task_settings, task_uow
 
 
 @celery_app.task(name=jobs.RECONCILE)
@@ -19,7 +19,7 @@ def reconcile_task(now_iso: str | None = None) -> dict[str, int]:
 
     now = datetime.fromisoformat(now_iso) if now_iso else utcnow()
     with task_uow() as uow:
-        owed = owed_work(uow, now=now)
+        owed = owed_work(uow, now=now, grace_s=task_settings().reconcile_grace_s)
         for challenge_id in owed.challenges:
             uow.enqueue(jobs.VERIFY_CHALLENGE, challenge_id, now.isoformat())
         for session_id in owed.sessions:

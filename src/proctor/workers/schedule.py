@@ -8,10 +8,13 @@ which the simulator runs in simulated time; Celery beat passes nothing: real now
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from proctor.services import jobs
+
+if TYPE_CHECKING:
+    from proctor.config import Settings
 
 
 @dataclass(frozen=True)
@@ -38,11 +41,21 @@ PERIODIC: tuple[Periodic, ...] = (
     # the county's monthly / quarterly / annual reports once their period has closed
     Periodic("reports-generate-due", jobs.GENERATE_DUE_REPORTS, 3600.0),
     # re-enqueue what the broker lost: ended sessions without a current verdict, photos still
-    # pending past their grace (services.reconcile)
+    # pending past their grace (services.reconcile); its interval is settings.reconcile_every_s
     Periodic("reconcile", jobs.RECONCILE, 120.0),
 )
+# jobs whose interval a setting overrides
+INTERVAL_SETTINGS = {"reconcile": "reconcile_every_s"}
 
 
-def celery_beat_schedule() -> dict[str, dict[str, Any]]:
-    """PERIODIC as Celery's beat_schedule."""
-    return {p.name: {"task": p.task, "schedule": p.every_s} for p in PERIODIC}
+def periodic(settings: Settings | None = None) -> tuple[Periodic, ...]:
+    """PERIODIC with the intervals the settings override."""
+    if settings is None:
+        return PERIODIC
+    return tuple(replace(p, every_s=float(getattr(settings, INTERVAL_SETTINGS[p.name])))
+                 if p.name in INTERVAL_SETTINGS else p for p in PERIODIC)
+
+
+def celery_beat_schedule(settings: Settings | None = None) -> dict[str, dict[str, Any]]:
+    """PERIODIC (as the settings have it) as Celery's beat_schedule."""
+    return {p.name: {"task": p.task, "schedule": p.every_s} for p in periodic(settings)}
