@@ -89,12 +89,13 @@ class Learners:
         self.sent[sid] = set()
         return str(sid)
 
-    def events(self, sid: str, n: int, *, end: bool, first_seq: int = 1) -> list[dict[str, Any]]:
-        base = datetime.now(UTC) - timedelta(seconds=10 * n)
+    def events(self, sid: str, n: int, *, end: bool, first_seq: int = 1,
+               step_s: float = 10.0) -> list[dict[str, Any]]:
+        base = datetime.now(UTC) - timedelta(seconds=step_s * n)
         out: list[dict[str, Any]] = [
             {"id": f"e-{sid[:8]}-{first_seq + i}", "session_id": sid, "seq": first_seq + i,
-             "ts": (base + timedelta(seconds=10 * i)).isoformat(), "type": "heartbeat",
-             "position": 10.0 * (first_seq + i - 1), "rate": 1.0, "visible": True,
+             "ts": (base + timedelta(seconds=step_s * i)).isoformat(), "type": "heartbeat",
+             "position": step_s * (first_seq + i - 1), "rate": 1.0, "visible": True,
              "focused": True} for i in range(n)]
         if end:
             out.append({"id": f"e-{sid[:8]}-end", "session_id": sid, "seq": first_seq + n,
@@ -226,3 +227,64 @@ def test_the_api_killed_mid_batch_and_the_client_retrying(stack: Stack) -> None:
 def _stored(stack: Stack) -> int:
     with session_factory(engine_for(stack.database_url))() as s:
         return int(s.scalar(select(func.count()).select_from(TelemetryEvent)) or 0)
+
+
+@pytest.mark.face
+def test_a_vision_worker_killed_mid_burst(stack: Stack) -> None:
+    """A learner's opening liveness burst is queued to the vision worker, which is killed -9
+    while judging it. The photos do not stay `pending`: the reconciler asks again once they are
+    past the grace, a new vision worker judges them, and the live learner passes (the service
+    lost the photos, not the learner)."""
+    from proctor.bench._faces_data import clip_frames
+    from proctor.config import Settings
+    from proctor.storage.tables import Challenge, Photo
+    from tests.face_flows import ENROL_FRAME, burst, jpeg, set_action
+
+    stack.api().start()
+    stack.worker("default").start()
+    stack.worker("vision").start()
+    stack.beat().start()
+    learners = Learners(stack)
+    sid = learners.open_session()
+    learner = f"stu-{next(_ids) - 1}"
+    r = learners.api.upload(f"/v1/learners/{learner}/face",
+                            [("face.jpg", jpeg(clip_frames()[ENROL_FRAME]))])
+    assert r.status_code == 202, r.text
+    wait_until(lambda: learners.api.get(f"/v1/learners/{learner}/face").json()["status"]
+               == "enrolled", 90, "the enrolment judged by the vision worker", step_s=0.3)
+    ch = learners.api.get(f"/v1/sessions/{sid}/challenge").json()
+    assert ch["kind"] == "liveness", ch
+    set_action(Settings(database_url=stack.database_url), ch["challenge_id"], "turn_right")
+    up = learners.api.upload(f"/v1/challenges/{ch['challenge_id']}/photo",
+                             [(f"f{i}.jpg", b) for i, b in enumerate(burst(84))])
+    assert up.status_code == 202, up.text
+    time.sleep(0.4)  # the worker has the burst: decoding, detecting, comparing
+    stack.procs["worker-vision"].kill9()
+
+    factory = session_factory(engine_for(stack.database_url))
+    with factory() as s:
+        pending = s.scalar(select(func.count()).select_from(Photo)
+                           .where(Photo.challenge_id == ch["challenge_id"],
+                                  Photo.outcome == "pending"))
+    assert pending == 8  # the kill landed before the burst was judged
+    learners.api.get(f"/v1/sessions/{sid}/challenge")  # the learner's page keeps asking
+    time.sleep(0.5)
+    learners.send(learners.events(sid, 3, end=False, step_s=0.1))  # playback began
+    stack.worker("vision").start()
+
+    def judged() -> str | None:
+        with factory() as s:
+            c = s.get(Challenge, ch["challenge_id"])
+            left = s.scalar(select(func.count()).select_from(Photo)
+                            .where(Photo.challenge_id == c.id, Photo.outcome == "pending"))
+            return c.outcome if c is not None and left == 0 else None
+
+    outcome = wait_until(judged, JUDGED_WITHIN_S, "the burst judged again", step_s=0.5)
+    assert outcome == "passed"
+    learners.send(learners.events(sid, 0, end=True, first_seq=4))
+    seen = assert_nothing_lost(stack, learners)
+    assert seen == {"events": 4, "ended": 1}
+    with factory() as s:
+        v = s.get(SessionVerdict, sid)
+        assert v is not None
+        assert not [x for x in v.result["violations"] if x["rule"] == "FACE_LIVENESS"], v.result
