@@ -9,7 +9,7 @@ export PROCTOR_REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 # two workers (the machine's two cores), a test file's tests kept on one worker
 PYTEST_ARGS ?= -n 2 --dist loadfile
 
-.PHONY: install run test test-fast bench lint services browser paperwork sdk migrate demo clean
+.PHONY: install run test test-fast bench lint services browser paperwork sdk migrate demo clean fuzz faults
 
 $(STAMP): pyproject.toml requirements/face.txt
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -54,6 +54,19 @@ sdk:
 test: install services browser paperwork sdk
 	@bash scripts/sdk.sh test
 	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+## make fuzz: schemathesis over the OpenAPI document, much longer than in `make test` (fresh
+## randomness each run; FUZZ_EXAMPLES per operation); prints requests fuzzed and 5xx
+FUZZ_EXAMPLES ?= 300
+fuzz: install services
+	PROCTOR_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) PROCTOR_FUZZ_RANDOM=1 \
+	  $(BIN)/python -m pytest -p no:cacheprovider -q tests/fuzz
+
+## make faults: the kill -9 fault tests (also in `make test`), FAULT_ROUNDS times over
+FAULT_ROUNDS ?= 5
+faults: install services
+	for i in $$(seq 1 $(FAULT_ROUNDS)); do \
+	  $(BIN)/python -m pytest -p no:cacheprovider -q tests/faults || exit 1; done
 
 ## make lint: ruff, the layer contracts (import-linter) and mypy
 lint: install
