@@ -68,21 +68,12 @@ class Proc:
         return self.popen is not None and self.popen.poll() is None
 
     def kill9(self) -> None:
-        """SIGKILL, no goodbye: what a crash or the OOM killer does."""
+        """SIGKILL, no goodbye: what a crash or the OOM killer does (its process group: a
+        worker's children too)."""
         if self.alive():
             assert self.popen is not None
-            os.kill(self.popen.pid, signal.SIGKILL)
+            os.killpg(self.popen.pid, signal.SIGKILL)
             self.popen.wait(timeout=10)
-
-    def stop(self, timeout_s: float = 3.0) -> None:
-        if not self.alive():
-            return
-        assert self.popen is not None
-        self.popen.terminate()
-        try:
-            self.popen.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            self.kill9()
 
     def tail(self, n: int = 3000) -> str:
         try:
@@ -161,8 +152,9 @@ class Stack:
         return self._proc("beat", argv, None)
 
     def stop_all(self) -> None:
+        """Clean-up: every process of the stack killed (nothing of theirs is kept)."""
         for p in reversed(list(self.procs.values())):
-            p.stop()
+            p.kill9()
 
     def logs(self) -> str:
         return "\n".join(f"--- {p.name} ---\n{p.tail()}" for p in self.procs.values())
