@@ -5,6 +5,7 @@ body declares it (routes read bytes for the signature, so FastAPI cannot see the
 from __future__ import annotations
 
 import inspect
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,14 +14,16 @@ from fastapi.testclient import TestClient
 
 from proctor.api.deps import read_body
 from proctor.api.uploads import read_upload_body
-from proctor.config import Settings
+from proctor.config import Settings, get_settings
 from proctor.main import create_app
+from proctor.workers import celery_app as celery_module
 
 
 @pytest.fixture(scope="module")
-def app() -> Any:
-    return create_app(Settings(database_url="sqlite://", broker_url=None, redis_url=None,
-                               embedded_beat_s=0))
+def app() -> Iterator[Any]:
+    yield create_app(Settings(database_url="sqlite://", broker_url=None, redis_url=None,
+                              embedded_beat_s=0))
+    celery_module.configure(get_settings())
 
 
 def _reads_body(route: APIRoute) -> bool:

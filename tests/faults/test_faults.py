@@ -258,7 +258,7 @@ def test_a_vision_worker_killed_mid_burst(stack: Stack) -> None:
     up = learners.api.upload(f"/v1/challenges/{ch['challenge_id']}/photo",
                              [(f"f{i}.jpg", b) for i, b in enumerate(burst(84))])
     assert up.status_code == 202, up.text
-    time.sleep(0.4)  # the worker has the burst: decoding, detecting, comparing
+    time.sleep(0.15)  # the worker has the burst: decoding, detecting, comparing
     stack.procs["worker-vision"].kill9()
 
     factory = session_factory(engine_for(stack.database_url))

@@ -35,8 +35,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from proctor.client import sign_headers
-from proctor.config import Settings
+from proctor.config import Settings, get_settings
 from proctor.main import create_app
+from proctor.workers import celery_app as celery_module
 from tests.conftest import _truncate_pg
 from tests.factories import Platform, issue_key
 from tests.fuzz.conftest import TALLY
@@ -113,6 +114,7 @@ def _operations() -> list[tuple[str, str]]:
     database: an app on a throwaway SQLite URL, never connected, describes it)."""
     spec = create_app(Settings(database_url="sqlite://", broker_url=None, redis_url=None,
                                embedded_beat_s=0)).openapi()
+    celery_module.configure(get_settings())  # as it was before this app (collection time)
     return [(m.upper(), p) for p, ops in spec["paths"].items() for m in ops]
 
 
