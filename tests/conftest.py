@@ -23,6 +23,9 @@ from proctor.storage.db import Base, engine_for
 from proctor.storage.migrate import upgrade
 from tests.factories import Platform, issue_key
 
+# the run's figures (requests fuzzed, 5xx, faults survived, events lost) in its summary
+pytest_plugins = ["tests.tally"]
+
 # Each test run gets its own PostgreSQL database (made here, dropped at the end), so that
 # several runs on one machine (CI, developers, parallel worktrees) never clobber each other.
 _PG_SERVER = os.environ.get("PROCTOR_PG_TEST_URL",

@@ -25,8 +25,8 @@ from proctor.storage.db import engine_for, session_factory, unit_of_work
 from proctor.storage.tables import SessionVerdict, StudySession, TelemetryEvent
 from tests.conftest import _truncate_pg
 from tests.factories import resident_id
-from tests.faults.conftest import TALLY
 from tests.faults.stack import API_PORT, REDIS_PORT, Stack, port_free, wait_until
+from tests.tally import tally
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -139,7 +139,7 @@ def assert_nothing_lost(st: Stack, learners: Learners) -> dict[str, int]:
         ended = s.scalar(select(func.count()).select_from(StudySession)
                          .where(StudySession.status == "ended"))
     events = sum(len(v) for v in learners.sent.values())
-    TALLY.update(faults=1, events=events, stored_once=events, ended=int(ended or 0),
+    tally("faults").update(faults=1, events=events, stored_once=events, ended=int(ended or 0),
                  judged=int(ended or 0))
     return {"events": events, "ended": int(ended or 0)}
 

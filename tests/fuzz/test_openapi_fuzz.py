@@ -40,7 +40,7 @@ from proctor.main import create_app
 from proctor.workers import celery_app as celery_module
 from tests.conftest import _truncate_pg
 from tests.factories import Platform, issue_key
-from tests.fuzz.conftest import TALLY
+from tests.tally import tally
 
 pytestmark = [pytest.mark.postgres]
 
@@ -156,18 +156,18 @@ def _call_and_check(case: Any, world: World) -> None:
     auth: Any = None
     if case.operation.path in TOKEN_ROUTES and turn % 3 == 1:
         headers["Authorization"] = f"Bearer {world.token}"
-        TALLY["token"] += 1
+        tally("fuzz")["token"] += 1
     elif turn % 11 == 5:
-        TALLY["unsigned"] += 1
+        tally("fuzz")["unsigned"] += 1
     else:
         auth = Signed(world.platform)
-        TALLY["signed"] += 1
+        tally("fuzz")["signed"] += 1
     response = case.call(headers=headers, auth=auth)
-    TALLY["requests"] += 1
+    tally("fuzz")["requests"] += 1
     if response.status_code >= 500:
-        TALLY["5xx"] += 1
+        tally("fuzz")["5xx"] += 1
     try:
         case.validate_response(response, checks=CHECKS, headers=headers)
     except Exception:
-        TALLY["nonconforming"] += 1
+        tally("fuzz")["nonconforming"] += 1
         raise
