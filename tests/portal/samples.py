@@ -387,7 +387,7 @@ def learner_context() -> dict:
                 "eligibility": {
                     "eligible": False,
                     "reasons": [
-                        {"code": "LESSON_INVALID", "message_zh": "第7课 学习无效（复核后）"},
+                        {"code": "LESSON_INVALID", "message_zh": "第7课 学习判定无效"},
                         {
                             "code": "LESSON_UNDER_REVIEW",
                             "message_zh": "第8课 正在人工复核，复核结束前不能报考",

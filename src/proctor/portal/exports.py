@@ -27,7 +27,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from proctor.domain.ids import mask_id_number
-from proctor.portal.labels import rule_label, status_label
+from proctor.portal.labels import eligibility_label, rule_label, status_label
 from proctor.portal.templating import DISPLAY_TZ
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -97,7 +97,7 @@ def _cell_value(column: Column, value: Any, *, reveal_id_numbers: bool) -> Any:
     if kind == "hours":
         return float(value) if isinstance(value, Decimal) else value
     if kind == "bool":
-        return "可报考" if value else "不可报考"
+        return eligibility_label(bool(value))
     if kind == "rules":
         return "；".join(f"{code} {rule_label(code)}" for code in value)
     if kind == "status":

@@ -86,6 +86,9 @@ def _fmt(name: str, value: Any) -> str:
     if value is None:
         return "—"
     if isinstance(value, bool) or not isinstance(value, int | float | datetime):
+        if name == "lessons" and isinstance(value, list | tuple):  # [{lesson_id, status}]
+            return "、".join(f"{x.get('lesson_id')}（{translate_value('prior_state', str(x.get('status')))}）"
+                            for x in value if isinstance(x, Mapping))
         if isinstance(value, list | tuple):
             one = name[:-1] if name.endswith("s") else name  # outcomes → outcome
             return "、".join(_fmt(one, x) for x in value)
@@ -189,7 +192,8 @@ def violation_message(v: Mapping[str, Any], policy: Policy) -> tuple[str, dict[s
                 else "FACE_LIVENESS.challenge")
         return code, {"frames": len(ev), "outcomes": outcomes}
     elif rule == "LESSON_ORDER":
-        return "LESSON_ORDER.order", {"missing": [x.get("lesson_id") for x in ev]}
+        return "LESSON_ORDER.order", {"lessons": [{"lesson_id": x.get("lesson_id"),
+                                                   "status": x.get("status")} for x in ev]}
     elif rule == "RANDOM_PHOTO":
         return "RANDOM_PHOTO.missing", {"class_hour": e.get("class_hour"),
                                         "from_pos": e.get("playback_from_s"),

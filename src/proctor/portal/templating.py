@@ -84,6 +84,7 @@ def make_environment(*, base_path: str = DEFAULT_BASE_PATH) -> jinja2.Environmen
         rule_label=labels.rule_label,
         rule_colour=labels.rule_colour,
         status_label=labels.status_label,
+        eligibility_label=labels.eligibility_label,
         stage_label=lambda code: labels.REVIEW_STAGE_LABELS.get(code, code),
         photo_outcome_label=labels.photo_outcome_label,
         photo_tone=lambda code: labels.PHOTO_OUTCOME_TONE.get(code, "neutral"),
