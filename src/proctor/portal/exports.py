@@ -205,18 +205,11 @@ def _style(column: Column) -> tuple[str | None, Alignment | None]:
     return number_format, (Alignment(wrap_text=True, vertical="top") if wrap else None)
 
 
-def to_xlsx(
-    rows: Iterable[Mapping[str, Any]],
-    columns: Sequence[Column],
-    *,
-    sheet_title: str,
-    reveal_id_numbers: bool = False,
-    notes: Mapping[str, str] | None = None,
-) -> bytes:
+def to_xlsx(rows: Iterable[Mapping[str, Any]], columns: Sequence[Column], **options: Any
+            ) -> bytes:
     """`write_xlsx` into memory (for small exports and tests)."""
     out = io.BytesIO()
-    write_xlsx(out, rows, columns, sheet_title=sheet_title, reveal_id_numbers=reveal_id_numbers,
-               notes=notes)
+    write_xlsx(out, rows, columns, **options)
     return out.getvalue()
 
 
