@@ -10,14 +10,15 @@ from tests.domain.script import T0, Script, watch
 from proctor.domain.engine import evaluate
 from proctor.domain.model import PhotoOutcome
 from proctor.domain.policy import load_policy
-from proctor.portal import labels, messages
+from proctor.portal import labels
+from proctor.services import messages
 
 POLICY = load_policy("henan-2021")
 
 
 def test_compiled_catalogue_matches_the_po_file() -> None:
     compiled = messages.catalogue_entries(messages.compile_catalogue())
-    assert messages.catalogue_entries() == compiled, "run: python -m proctor.portal.messages"
+    assert messages.catalogue_entries() == compiled, "run: python -m proctor.services.messages"
     assert len(compiled) > 50
 
 

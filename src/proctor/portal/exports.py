@@ -71,6 +71,7 @@ FLAGGED_COLUMNS: tuple[Column, ...] = (
     Column("started_at", "开始时间", "datetime", 17),
     Column("ended_at", "结束时间", "datetime", 17),
     Column("rules", "违规规则", "rules", 30),
+    Column("evidence", "违规情况", "list", 50),
     Column("status", "状态", "status"),
     Column("reviewed_by", "复核人"),
     Column("review_decision", "复核结论"),

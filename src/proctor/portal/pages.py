@@ -16,7 +16,7 @@ from proctor.config import Settings
 from proctor.domain.errors import MalformedRequest, NotFound
 from proctor.domain.policy import Policy
 from proctor.domain.timeline import build_timeline
-from proctor.portal import divisions, labels, messages
+from proctor.portal import divisions, labels
 from proctor.portal.engine_view import player_view
 from proctor.portal.templating import DISPLAY_TZ
 from proctor.portal.timeline import (
@@ -27,6 +27,7 @@ from proctor.portal.timeline import (
     describe,
     render_timeline_svg,
 )
+from proctor.services import messages
 from proctor.services import review as review_service
 from proctor.services.evaluation import domain_event
 from proctor.services.scope import Scope
@@ -236,6 +237,8 @@ def flagged_rows(v: Viewer, params: dict[str, str], limit: int = 20_000) -> list
                     "lesson_sequence": lesson.seq, "lesson_title": lesson.title or "",
                     "started_at": st.started_at, "ended_at": st.ended_at,
                     "rules": list(verdict.rules or []), "status": verdict.status,
+                    "evidence": messages.grouped_text(
+                        (verdict.result or {}).get("violations", []), v.policy),
                     "reviewed_by": decision[1] if decision else None,
                     "review_decision": (review_label(decision[0].decision) if decision else None),
                     "review_reason": decision[0].reason if decision else None})

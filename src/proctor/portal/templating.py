@@ -19,8 +19,9 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
-from proctor.portal import labels, messages
+from proctor.portal import labels
 from proctor.portal.timeline import mmss
+from proctor.services import messages
 
 PORTAL_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = PORTAL_DIR / "templates"

@@ -12,8 +12,11 @@ rendered through one gettext message catalogue (Babel) in Chinese.
 - the same catalogue names audit actions (``audit.review.confirm_invalid`` ...), eligibility
   reasons and challenge prompts.
 
-Add a message: add the msgid/msgstr to messages.po and run ``python -m proctor.portal.messages``
-(compiles the .mo with Babel).
+It lives in the services layer (portal pages, XLSX exports and platform callbacks all render
+through it); the catalogue files sit beside it in services/locale/.
+
+Add a message: add the msgid/msgstr to messages.po and run
+``python -m proctor.services.messages`` (compiles the .mo with Babel).
 """
 
 from __future__ import annotations
@@ -207,6 +210,29 @@ def violation_message(v: Mapping[str, Any], policy: Policy) -> tuple[str, dict[s
 def violation_text(v: Mapping[str, Any], policy: Policy) -> str:
     code, params = violation_message(v, policy)
     return render(code, params)
+
+
+def grouped(violations: list[Mapping[str, Any]], policy: Policy) -> list[dict[str, Any]]:
+    """Violations of one kind (code) together, in order of their first occurrence: {rule, code,
+    count, first_at, params (the first one's), text_zh (the first one rendered)} — what an
+    export cell or a callback carries instead of hundreds of repeats."""
+    groups: dict[str, dict[str, Any]] = {}
+    for v in sorted(violations, key=lambda x: float(x.get("at", 0.0))):
+        code, params = violation_message(v, policy)
+        g = groups.get(code)
+        if g is None:
+            groups[code] = {"rule": str(v.get("rule", "")), "code": code, "count": 1,
+                            "first_at": float(v.get("at", 0.0)), "params": params,
+                            "text_zh": render(code, params)}
+        else:
+            g["count"] += 1
+    return list(groups.values())
+
+
+def grouped_text(violations: list[Mapping[str, Any]], policy: Policy) -> str:
+    """One line per kind for a spreadsheet cell: "倍速 2.0×…（共 26 次）"."""
+    return "\n".join(g["text_zh"] + (f"（共 {g['count']} 次）" if g["count"] > 1 else "")
+                     for g in grouped(violations, policy))
 
 
 def audit_action(action: str) -> str:
