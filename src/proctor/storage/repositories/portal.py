@@ -296,11 +296,13 @@ def queue(s: Session, covers: Any, f: QueueFilters, *, offset: int, limit: int,
     """Sessions awaiting a decision first, then the newest (or by ``f.sort``); keyset paging
     after ``after`` (the last row of the page before), else ``offset``."""
     where = _queue_where(covers, f)
-    total = int(s.scalar(select(func.count()).select_from(StudySession)
-                         .join(SessionVerdict, SessionVerdict.session_id == StudySession.id)
-                         .join(Learner, Learner.id == StudySession.learner_id)
-                         .join(Institution, Institution.id == StudySession.institution_id)
-                         .where(*where)) or 0)
+    counted = (select(func.count()).select_from(StudySession)
+               .join(SessionVerdict, SessionVerdict.session_id == StudySession.id))
+    if f.q:  # the count joins only what the filters read
+        counted = counted.join(Learner, Learner.id == StudySession.learner_id)
+    if f.q or f.county:
+        counted = counted.join(Institution, Institution.id == StudySession.institution_id)
+    total = int(s.scalar(counted.where(*where)) or 0)
     prio, newest = _order(f)
     stmt = _queue_select().where(*where)
     if after is not None:
