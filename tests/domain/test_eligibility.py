@@ -162,6 +162,9 @@ def test_reason_names_the_lessons_and_hours(rules: EligibilityRules) -> None:
     assert "第2课" in invalid.message_zh
     assert "第4课" in invalid.message_zh
     assert "2, 4" in invalid.message_en
+    # an invalid lesson is one the engine or a reviewer judged invalid: it must not claim a
+    # review nobody made (the portal said "学习无效（复核后）" for unreviewed lessons)
+    assert "复核" not in invalid.message_zh and "review" not in invalid.message_en
     short = next(r for r in result.reasons if r.code == el.CLASS_HOURS_SHORT)
     assert "4" in short.message_zh
     assert "10" in short.message_zh

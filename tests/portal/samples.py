@@ -387,7 +387,7 @@ def learner_context() -> dict:
                 "eligibility": {
                     "eligible": False,
                     "reasons": [
-                        {"code": "LESSON_INVALID", "message_zh": "第7课 学习无效（复核后）"},
+                        {"code": "LESSON_INVALID", "message_zh": "第7课 学习判定无效"},
                         {
                             "code": "LESSON_UNDER_REVIEW",
                             "message_zh": "第8课 正在人工复核，复核结束前不能报考",
@@ -463,10 +463,14 @@ def institution_context() -> dict:
         },
         "lessons": [{"sequence": k, "title": f"第{k}课"} for k in range(1, 11)],
         "rows": rows,
+        "q": "",
+        "page": {"number": 1, "pages": 1, "total": len(rows), "prev_url": None,
+                 "next_url": None},
         "summary": {
             "learners": len(rows),
-            "eligible": sum(r["eligibility"]["eligible"] for r in rows),
-            "not_eligible": sum(not r["eligibility"]["eligible"] for r in rows),
+            "studied": len(rows),
+            "all_valid": sum(r["eligibility"]["eligible"] for r in rows),
+            "with_invalid": 3,
             "under_review": 2,
         },
         "next_exam_window": window,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -22,6 +23,7 @@ from standardwebhooks import Webhook
 from conftest import World, csrf_of, make_world
 from proctor.config import Settings, get_settings
 from proctor.domain.backoff import backoff_delay
+from proctor.services import messages
 from proctor.services.callbacks import deliver_once
 from proctor.storage.db import engine_for, session_factory, unit_of_work, utcnow
 from proctor.storage.tables import AuditEntry, Callback, Institution, PlatformKey
@@ -130,6 +132,14 @@ def test_a_review_sends_signed_verdict_and_eligibility_callbacks(world: World,
     assert first["payload"]["data"]["status"] == "valid"
     assert first["payload"]["data"]["previous_status"] == "invalid"
     assert first["payload"]["data"]["reviewed"] is True
+    # the evidence: codes and parameters for machines, the catalogue's Chinese beside them
+    groups = first["payload"]["data"]["violations"]
+    assert groups and {g["rule"] for g in groups} == set(first["payload"]["data"]["rules"])
+    for g in groups:
+        assert g["code"].startswith(g["rule"] + ".") and isinstance(g["params"], dict)
+        assert g["count"] >= 1 and isinstance(g["first_at"], float)
+        assert g["text_zh"] == messages.render(g["code"], g["params"])
+        assert re.search(r"[\u4e00-\u9fff]", g["text_zh"]), g["text_zh"]
     assert by_session[world.cascaded[HOME]]["payload"]["data"]["status"] == "valid"
     eligibility = by_session[None]["payload"]["data"]
     assert eligibility["exam_eligible"] is True

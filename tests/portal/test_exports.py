@@ -48,7 +48,7 @@ ROSTER = [
         "required_hours": 40,
         "practical_hours": 0,
         "eligible": False,
-        "reasons": ["第7课 学习无效（复核后）", "已认定学时 7，未达到要求的 40 学时"],
+        "reasons": ["第7课 学习判定无效", "已认定学时 7，未达到要求的 40 学时"],
         "exam_window": "2025年4月",
     },
 ]
@@ -97,8 +97,8 @@ def test_roster_xlsx_reads_back_with_chinese_headers_and_masked_ids() -> None:
     assert first["考试资格"] == "可报考"
     assert first["开班日期"] == datetime(2025, 2, 10)
     second = dict(zip(rows[0], rows[2], strict=True))
-    assert second["考试资格"] == "不可报考"
-    assert second["不符合原因"] == "第7课 学习无效（复核后）；已认定学时 7，未达到要求的 40 学时"
+    assert second["考试资格"] == "暂不可报考"
+    assert second["不符合原因"] == "第7课 学习判定无效；已认定学时 7，未达到要求的 40 学时"
     assert ID not in str(rows)
 
 

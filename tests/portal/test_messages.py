@@ -10,14 +10,15 @@ from tests.domain.script import T0, Script, watch
 from proctor.domain.engine import evaluate
 from proctor.domain.model import PhotoOutcome
 from proctor.domain.policy import load_policy
-from proctor.portal import labels, messages
+from proctor.portal import labels
+from proctor.services import messages
 
 POLICY = load_policy("henan-2021")
 
 
 def test_compiled_catalogue_matches_the_po_file() -> None:
     compiled = messages.catalogue_entries(messages.compile_catalogue())
-    assert messages.catalogue_entries() == compiled, "run: python -m proctor.portal.messages"
+    assert messages.catalogue_entries() == compiled, "run: python -m proctor.services.messages"
     assert len(compiled) > 50
 
 
@@ -70,3 +71,26 @@ def test_audit_actions_have_chinese_names() -> None:
                    "callback.retry"):
         assert re.search(r"[\u4e00-\u9fff]", messages.audit_action(action))
     assert messages.audit_action("something.new") == "something.new"
+
+
+def test_lesson_order_names_each_earlier_lesson_with_its_state_in_the_matrix_words() -> None:
+    """The evidence says what the matrix says: an earlier lesson not validly finished is 未学完
+    (never "incomplete"), one judged invalid 无效."""
+    code, params = messages.violation_message(
+        {"rule": "LESSON_ORDER", "at": 0.0, "until": 0.0, "detail": "lesson L3 played before …",
+         "evidence": [{"lesson_id": "L1", "status": "invalid"},
+                      {"lesson_id": "L2", "status": "incomplete"}]}, POLICY)
+    assert code == "LESSON_ORDER.order"
+    assert params["lessons"][1] == {"lesson_id": "L2", "status": "incomplete"}  # machines
+    text = messages.render(code, params)
+    assert text.endswith("L1（无效）、L2（未学完）"), text
+    assert labels.status_label("incomplete") in text and "incomplete" not in text
+
+
+def test_one_word_for_eligibility_in_pages_and_exports() -> None:
+    from proctor.portal import exports
+
+    column = next(c for c in exports.ROSTER_COLUMNS if c.kind == "bool")
+    assert exports._cell_value(column, False, reveal_id_numbers=False) == \
+        labels.eligibility_label(False) == "暂不可报考"
+    assert exports._cell_value(column, True, reveal_id_numbers=False) == "可报考"

@@ -72,9 +72,12 @@ def _reset_pg(url: str) -> None:
 
 
 class Server:
-    def __init__(self, database_url: str) -> None:
-        self.port = _free_port()
-        env = {**os.environ, "PROCTOR_DATABASE_URL": database_url}
+    """uvicorn serving the app in its own process (``env``: more PROCTOR_* settings)."""
+
+    def __init__(self, database_url: str, *, port: int | None = None,
+                 env: dict[str, str] | None = None) -> None:
+        self.port = port or _free_port()
+        env = {**os.environ, "PROCTOR_DATABASE_URL": database_url, **(env or {})}
         env.pop("PROCTOR_BROKER_URL", None)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "proctor.main:create_app", "--factory", "--host",

@@ -198,8 +198,8 @@ _LESSON_REASONS: tuple[tuple[LessonState, str, str, str], ...] = (
     (
         LessonState.INVALID,
         LESSON_INVALID,
-        "{zh} 学习无效（复核后）",
-        "invalid after review: lesson {en}",
+        "{zh} 学习判定无效",
+        "judged invalid: lesson {en}",
     ),
     (
         LessonState.UNDER_REVIEW,

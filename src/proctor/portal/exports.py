@@ -19,15 +19,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any
 from urllib.parse import quote
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from proctor.domain.ids import mask_id_number
-from proctor.portal.labels import rule_label, status_label
+from proctor.portal.labels import eligibility_label, rule_label, status_label
 from proctor.portal.templating import DISPLAY_TZ
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -42,11 +43,11 @@ class Column:
 
 
 ROSTER_COLUMNS: tuple[Column, ...] = (
-    Column("learner_name", "姓名"),
+    Column("learner_name", "姓名", min_width=10),
     Column("id_number", "身份证号", "id_number", 20),
     Column("phone", "手机号", min_width=13),
-    Column("institution", "培训机构", min_width=16),
-    Column("course", "课程", min_width=14),
+    Column("institution", "培训机构", min_width=26),
+    Column("course", "课程", min_width=20),
     Column("occupation", "职业（工种）"),
     Column("class_name", "开班批次"),
     Column("class_start_on", "开班日期", "date", 11),
@@ -54,22 +55,23 @@ ROSTER_COLUMNS: tuple[Column, ...] = (
     Column("required_hours", "要求学时", "hours"),
     Column("practical_hours", "线下实操学时", "hours"),
     Column("eligible", "考试资格", "bool"),
-    Column("reasons", "不符合原因", "list", 30),
+    Column("reasons", "不符合原因", "list", 40),
     Column("exam_window", "考试批次"),
 )
 
 FLAGGED_COLUMNS: tuple[Column, ...] = (
-    Column("session_id", "会话编号", min_width=12),
-    Column("learner_name", "姓名"),
+    Column("session_id", "会话编号", min_width=38),
+    Column("learner_name", "姓名", min_width=10),
     Column("id_number", "身份证号", "id_number", 20),
     Column("county", "县区"),
-    Column("institution", "培训机构", min_width=16),
-    Column("course", "课程", min_width=14),
+    Column("institution", "培训机构", min_width=26),
+    Column("course", "课程", min_width=20),
     Column("lesson_sequence", "课时序号"),
     Column("lesson_title", "课时名称", min_width=14),
     Column("started_at", "开始时间", "datetime", 17),
     Column("ended_at", "结束时间", "datetime", 17),
-    Column("rules", "违规规则", "rules", 24),
+    Column("rules", "违规规则", "rules", 30),
+    Column("evidence", "违规情况", "list", 50),
     Column("status", "状态", "status"),
     Column("reviewed_by", "复核人"),
     Column("review_decision", "复核结论"),
@@ -97,7 +99,7 @@ def _cell_value(column: Column, value: Any, *, reveal_id_numbers: bool) -> Any:
     if kind == "hours":
         return float(value) if isinstance(value, Decimal) else value
     if kind == "bool":
-        return "可报考" if value else "不可报考"
+        return eligibility_label(bool(value))
     if kind == "rules":
         return "；".join(f"{code} {rule_label(code)}" for code in value)
     if kind == "status":
@@ -127,77 +129,88 @@ def _as_text(value: Any) -> str:
     return str(value)
 
 
-def _rows(
-    rows: Iterable[Mapping[str, Any]], columns: Sequence[Column], reveal_id_numbers: bool
-) -> list[list[Any]]:
-    return [
-        [_cell_value(c, row.get(c.key), reveal_id_numbers=reveal_id_numbers) for c in columns]
-        for row in rows
-    ]
-
-
 # ---------------------------------------------------------------- XLSX
 _HEADER_FILL = PatternFill("solid", fgColor="DCE8F5")
 _HEADER_FONT = Font(bold=True, color="17457A")
 _THIN = Side(style="thin", color="C5CED8")
 
 
-def to_xlsx(
+def write_xlsx(
+    out: IO[bytes],
     rows: Iterable[Mapping[str, Any]],
     columns: Sequence[Column],
     *,
     sheet_title: str,
     reveal_id_numbers: bool = False,
     notes: Mapping[str, str] | None = None,
-) -> bytes:
-    """One sheet with a styled header row; `notes` (e.g. 导出时间, 范围) go on a second sheet."""
-    values = _rows(rows, columns, reveal_id_numbers)
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = sheet_title[:31]
+) -> int:
+    """Stream one sheet into ``out`` (openpyxl write-only: rows go to disk as they come, memory
+    stays flat for 100,000 rows); returns how many rows were written. A styled, frozen header
+    row with an auto-filter; `notes` (e.g. 导出时间, 范围) go on a second sheet. Column widths
+    are fixed up front (a streamed sheet can't be measured afterwards): each column's
+    ``min_width`` or its header, whichever is wider."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(sheet_title[:31])
     for col, column in enumerate(columns, start=1):
-        cell = ws.cell(row=1, column=col, value=column.header)
+        ws.column_dimensions[get_column_letter(col)].width = min(
+            max(_text_width(column.header) + 2, column.min_width), 60)
+    ws.freeze_panes = "A2"
+    header = []
+    for column in columns:
+        cell = WriteOnlyCell(ws, value=column.header)
         cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
         cell.alignment = Alignment(horizontal="center", vertical="center")
         cell.border = Border(bottom=_THIN)
-    for r, record in enumerate(values, start=2):
-        for col, (column, value) in enumerate(zip(columns, record, strict=True), start=1):
-            cell = ws.cell(row=r, column=col)
-            cell.value = value
+        header.append(cell)
+    ws.row_dimensions[1].height = 22
+    ws.append(header)
+    styles = [_style(column) for column in columns]
+    written = 0
+    for row in rows:
+        record = []
+        for column, (number_format, alignment) in zip(columns, styles, strict=True):
+            value = _cell_value(column, row.get(column.key), reveal_id_numbers=reveal_id_numbers)
+            cell = WriteOnlyCell(ws, value=value)
             if isinstance(value, str):
                 # openpyxl turns any string starting with "=" into a formula: keep it text.
                 cell.data_type = "s"
-            if column.kind == "id_number":
-                cell.number_format = "@"
-            elif column.kind == "datetime":
-                cell.number_format = "yyyy-mm-dd hh:mm:ss"
-            elif column.kind == "date":
-                cell.number_format = "yyyy-mm-dd"
-            if column.kind in ("list", "rules") or column.key.endswith("reason"):
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
-    for col, column in enumerate(columns, start=1):
-        widest = max(
-            [_text_width(column.header), *(_text_width(record[col - 1]) for record in values)]
-        )
-        ws.column_dimensions[get_column_letter(col)].width = min(
-            max(widest + 2, column.min_width), 60
-        )
-    ws.row_dimensions[1].height = 22
-    ws.freeze_panes = "A2"
+            if number_format:
+                cell.number_format = number_format
+            if alignment is not None:
+                cell.alignment = alignment
+            record.append(cell)
+        ws.append(record)
+        written += 1
     last = get_column_letter(len(columns))
-    ws.auto_filter.ref = f"A1:{last}{max(len(values) + 1, 1)}"
+    ws.auto_filter.ref = f"A1:{last}{written + 1}"
     if notes:
         info = wb.create_sheet("说明")
-        for r, (key, text) in enumerate(notes.items(), start=1):
-            info.cell(row=r, column=1, value=key).font = Font(bold=True)
-            info.cell(row=r, column=2, value=text).data_type = "s"
         info.column_dimensions["A"].width = 14
         info.column_dimensions["B"].width = 60
+        for key, text in notes.items():
+            k = WriteOnlyCell(info, value=key)
+            k.font = Font(bold=True)
+            v = WriteOnlyCell(info, value=text)
+            v.data_type = "s"
+            info.append([k, v])
     wb.properties.creator = "proctor"
     wb.properties.title = sheet_title
-    out = io.BytesIO()
     wb.save(out)
+    return written
+
+
+def _style(column: Column) -> tuple[str | None, Alignment | None]:
+    number_format = {"id_number": "@", "datetime": "yyyy-mm-dd hh:mm:ss",
+                     "date": "yyyy-mm-dd"}.get(column.kind)
+    wrap = column.kind in ("list", "rules") or column.key.endswith("reason")
+    return number_format, (Alignment(wrap_text=True, vertical="top") if wrap else None)
+
+
+def to_xlsx(rows: Iterable[Mapping[str, Any]], columns: Sequence[Column], **options: Any
+            ) -> bytes:
+    """`write_xlsx` into memory (for small exports and tests)."""
+    out = io.BytesIO()
+    write_xlsx(out, rows, columns, **options)
     return out.getvalue()
 
 
@@ -216,21 +229,41 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
 
 
+def write_csv(
+    out: IO[bytes],
+    rows: Iterable[Mapping[str, Any]],
+    columns: Sequence[Column],
+    *,
+    reveal_id_numbers: bool = False,
+) -> int:
+    """UTF-8 with BOM, CRLF, a header row of Chinese column names; streamed into ``out`` row by
+    row; returns how many rows were written."""
+    text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=True)
+    writer = csv.writer(text, lineterminator="\r\n")
+    writer.writerow([c.header for c in columns])
+    written = 0
+    for row in rows:
+        record = [_cell_value(c, row.get(c.key), reveal_id_numbers=reveal_id_numbers)
+                  for c in columns]
+        writer.writerow(
+            [_csv_text(c, v, reveal_id_numbers) for c, v in zip(columns, record, strict=True)]
+        )
+        written += 1
+    text.flush()
+    text.detach()  # leave ``out`` open for the caller
+    return written
+
+
 def to_csv(
     rows: Iterable[Mapping[str, Any]],
     columns: Sequence[Column],
     *,
     reveal_id_numbers: bool = False,
 ) -> bytes:
-    """UTF-8 with BOM, CRLF, a header row of Chinese column names."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([c.header for c in columns])
-    for record in _rows(rows, columns, reveal_id_numbers):
-        writer.writerow(
-            [_csv_text(c, v, reveal_id_numbers) for c, v in zip(columns, record, strict=True)]
-        )
-    return buffer.getvalue().encode("utf-8-sig")
+    """`write_csv` into memory."""
+    out = io.BytesIO()
+    write_csv(out, rows, columns, reveal_id_numbers=reveal_id_numbers)
+    return out.getvalue()
 
 
 # ---------------------------------------------------------------- the two exports

@@ -45,6 +45,9 @@ STATUS_LABELS: Final[dict[str, str]] = {
     "incomplete": "未学完",
 }
 
+# Exam eligibility, one word everywhere (pages, exports): "暂" because it changes as lessons do.
+ELIGIBILITY_LABELS: Final[dict[bool, str]] = {True: "可报考", False: "暂不可报考"}
+
 CHALLENGE_KIND_LABELS: Final[dict[str, str]] = {
     "confirm": "确认弹窗",
     "photo": "随机拍照",
@@ -112,6 +115,10 @@ def rule_colour(code: str) -> str:
 
 def status_label(code: str) -> str:
     return STATUS_LABELS.get(code, code)
+
+
+def eligibility_label(eligible: bool) -> str:
+    return ELIGIBILITY_LABELS[bool(eligible)]
 
 
 def photo_outcome_label(code: str) -> str:

@@ -4,6 +4,7 @@ header for the context it needs). Out-of-scope ids raise NotFound: the portal an
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from proctor.config import Settings
 from proctor.domain.errors import MalformedRequest, NotFound
 from proctor.domain.policy import Policy
 from proctor.domain.timeline import build_timeline
-from proctor.portal import divisions, labels, messages
+from proctor.portal import divisions, labels
 from proctor.portal.engine_view import player_view
 from proctor.portal.templating import DISPLAY_TZ
 from proctor.portal.timeline import (
@@ -26,10 +27,11 @@ from proctor.portal.timeline import (
     describe,
     render_timeline_svg,
 )
+from proctor.services import messages
 from proctor.services import review as review_service
 from proctor.services.evaluation import domain_event
 from proctor.services.scope import Scope
-from proctor.services.standing import Standing, eligibility_rules, standing
+from proctor.services.standing import Standing, eligibility_rules, standing, standings
 from proctor.storage.db import UnitOfWork
 from proctor.storage.repositories import evidence as ev_repo
 from proctor.storage.repositories import portal as repo
@@ -82,38 +84,42 @@ def _county(code: str) -> str:
 # --- dashboard -------------------------------------------------------------------------------
 
 def dashboard(v: Viewer) -> dict[str, Any]:
+    """Counted in the database (GROUP BY institution, day, status): nothing here reads the
+    sessions one by one, however many there are."""
     since_day = v.today - timedelta(days=DASHBOARD_DAYS - 1)
-    since = datetime.combine(since_day, datetime.min.time(), DISPLAY_TZ)
-    facts = repo.session_facts(v.uow.session, v.scope.covers, since)
-    stats = Counter(status or "pending" for _, _, status, _, _ in facts)
-    flagged = [f for f in facts if f[3] == "invalid"]
-    by_rule = Counter(rule for f in flagged for rule in (f[4] or []))
-    per_inst = Counter(f[0] for f in facts)
-    flagged_inst = Counter(f[0] for f in flagged)
-    names = {i.id: i.name for i in repo.institutions(v.uow.session, v.scope.covers)}
-    days: dict[date, list[int]] = {since_day + timedelta(days=d): [0, 0]
-                                   for d in range(DASHBOARD_DAYS)}
-    for _, started, _, engine_status, _ in facts:
-        day = started.astimezone(DISPLAY_TZ).date()
-        if day in days:
-            days[day][0] += 1
-            days[day][1] += engine_status == "invalid"
-    total = len(facts)
+    bounds = [datetime.combine(since_day + timedelta(days=d), datetime.min.time(), DISPLAY_TZ)
+              for d in range(DASHBOARD_DAYS + 1)]
+    s = v.uow.session
+    stats: Counter[str] = Counter()
+    per_inst: Counter[int] = Counter()
+    flagged_inst: Counter[int] = Counter()
+    days = [[0, 0] for _ in range(DASHBOARD_DAYS)]
+    for inst_id, day, status, flagged, n in repo.dashboard_counts(s, v.scope.covers, bounds):
+        stats[status] += n
+        per_inst[inst_id] += n
+        flagged_inst[inst_id] += n if flagged else 0
+        if 0 <= day < DASHBOARD_DAYS:
+            days[day][0] += n
+            days[day][1] += n if flagged else 0
+    by_rule = repo.flagged_by_rule(s, v.scope.covers, RULES, bounds[0], bounds[-1])
+    names = {i.id: i.name for i in repo.institutions(s, v.scope.covers)}
+    total = sum(per_inst.values())
+    flagged_total = sum(flagged_inst.values())
     return {
         "scope_label": v.scope.label() or (names.get(v.scope.institution_id or -1, "")),
         "period_label": f"近 {DASHBOARD_DAYS} 天（{since_day.isoformat()} 至 {v.today.isoformat()}）",
         "stats": {"sessions": total, "valid": stats["valid"], "invalid": stats["invalid"],
                   "under_review": stats["under_review"], "pending": stats["pending"],
-                  "flagged_rate": (len(flagged) / total) if total else 0.0},
+                  "flagged_rate": (flagged_total / total) if total else 0.0},
         "by_rule": [{"rule": r, "flagged": by_rule[r], "total": total}
                     for r in RULES if by_rule[r] or r != "LATE_TELEMETRY"],
         "by_institution": sorted(
             ({"institution_id": i, "name": names.get(i, str(i)), "flagged": flagged_inst[i],
               "total": n} for i, n in per_inst.items()),
             key=lambda r: (-r["flagged"] / r["total"], r["name"])),
-        "daily": [{"label": d.strftime("%m-%d"), "total": t, "flagged": f}
-                  for d, (t, f) in days.items()],
-        "queue_count": repo.needs_review_count(v.uow.session, v.scope.covers),
+        "daily": [{"label": (since_day + timedelta(days=d)).strftime("%m-%d"), "total": tot,
+                   "flagged": f} for d, (tot, f) in enumerate(days)],
+        "queue_count": repo.needs_review_count(s, v.scope.covers),
     }
 
 
@@ -231,6 +237,8 @@ def flagged_rows(v: Viewer, params: dict[str, str], limit: int = 20_000) -> list
                     "lesson_sequence": lesson.seq, "lesson_title": lesson.title or "",
                     "started_at": st.started_at, "ended_at": st.ended_at,
                     "rules": list(verdict.rules or []), "status": verdict.status,
+                    "evidence": messages.grouped_text(
+                        (verdict.result or {}).get("violations", []), v.policy),
                     "reviewed_by": decision[1] if decision else None,
                     "review_decision": (review_label(decision[0].decision) if decision else None),
                     "review_reason": decision[0].reason if decision else None})
@@ -398,8 +406,7 @@ def _eligibility(st: Standing) -> dict[str, Any]:
     return st.eligibility.as_dict()
 
 
-def _cells(v: Viewer, st: Standing) -> list[dict[str, Any]]:
-    latest = repo.latest_session_by_lesson(v.uow.session, st.learner.id, st.course.id)
+def _cells(st: Standing, latest: dict[int, str]) -> list[dict[str, Any]]:
     return [{"sequence": x.lesson.seq, "title": x.lesson.title or "", "status": x.state.value,
              "url": (f"/portal/sessions/{latest[x.lesson.id]}" if x.lesson.id in latest
                      else None)} for x in st.lessons]
@@ -408,6 +415,11 @@ def _cells(v: Viewer, st: Standing) -> list[dict[str, Any]]:
 def _standing(v: Viewer, learner: Learner, course: Course) -> Standing:
     return standing(v.uow.session, learner=learner, course=course, policy=v.policy,
                     settings=v.settings, today=v.today)
+
+
+def _standings(v: Viewer, course: Course, learners: list[tuple[Learner, Any]]) -> list[Standing]:
+    return standings(v.uow.session, course=course, learners=learners, policy=v.policy,
+                     settings=v.settings, today=v.today)
 
 
 def learner_page(v: Viewer, learner_id: int) -> dict[str, Any]:
@@ -429,7 +441,8 @@ def learner_page(v: Viewer, learner_id: int) -> dict[str, Any]:
             "required_hours": st.eligibility.required_class_hours,
             "practical_hours": enrolment.practical_hours,
             "needs_practical": rules.needs_practical(course.occupation),
-            "eligibility": _eligibility(st), "lessons": _cells(v, st)})
+            "eligibility": _eligibility(st), "lessons": _cells(st, repo.latest_sessions_by_lesson(
+                s, [learner.id], course.id)[learner.id])})
     return {"learner": {
         "id": str(learner.id), "name": learner.real_name,
         "id_number": v.scope.id_number(learner.id_number),
@@ -439,11 +452,6 @@ def learner_page(v: Viewer, learner_id: int) -> dict[str, Any]:
         "institution": {"id": str(inst.id), "name": inst.name},
         "enrolment_photo_url": None, "platform_id": learner.ext_id},
         "enrolments": enrolments}
-
-
-def roster(v: Viewer, inst: Institution, course: Course) -> list[tuple[Learner, Any, Standing]]:
-    return [(learner, enrolment, _standing(v, learner, course))
-            for learner, enrolment in repo.learners_of_course(v.uow.session, course.id)]
 
 
 def scoped_institution(v: Viewer, institution_id: int | None) -> Institution:
@@ -464,59 +472,93 @@ def scoped_course(v: Viewer, inst: Institution, course_id: int | None) -> Course
     return course
 
 
-def institution_page(v: Viewer, institution_id: int, course_id: int | None) -> dict[str, Any]:
+LEARNERS_PER_PAGE = 50
+
+
+def institution_page(v: Viewer, institution_id: int, course_id: int | None,
+                     params: dict[str, str] | None = None) -> dict[str, Any]:
+    """One page of the course's learners (search by name, platform id, class or full ID
+    number; keyset paging in roster order); the counts over all of them come from GROUP BY."""
+    params = params or {}
     inst = scoped_institution(v, institution_id)
     course = scoped_course(v, inst, course_id)
-    window = None
-    rows = []
-    lessons = reg_repo.lessons_of(v.uow.session, course.id) if course else []
+    s = v.uow.session
+    q = params.get("q", "").strip()[:50]
+    number = max(1, _int(params.get("page", "")) or 1)
+    rows: list[dict[str, Any]] = []
+    lessons = reg_repo.lessons_of(s, course.id) if course else []
     needs_practical = bool(course) and eligibility_rules(v.settings).needs_practical(
         course.occupation if course else "")
-    for learner, enrolment, st in (roster(v, inst, course) if course else []):
-        window = st.eligibility.next_exam_window.as_dict()
-        rows.append({"learner": {"id": str(learner.id), "name": learner.real_name,
-                                 "id_number": v.scope.id_number(learner.id_number)},
-                     "class_name": enrolment.class_batch, "cells": _cells(v, st),
-                     "credited_hours": st.eligibility.credited_class_hours,
-                     "practical_hours": enrolment.practical_hours,
-                     "eligibility": _eligibility(st),
-                     "_reviewing": any(x.state.value == "under_review" for x in st.lessons)})
-    if window is None:
-        from proctor.domain.eligibility import next_exam_window
+    page: dict[str, Any] = page_info(1, 0, lambda n: "", LEARNERS_PER_PAGE)
+    summary = {"learners": 0, "studied": 0, "all_valid": 0, "with_invalid": 0, "under_review": 0}
+    if course:
+        def url(n: int) -> str:
+            return f"/portal/institutions/{inst.id}?" + urlencode(
+                {k: x for k, x in {"course": str(course.id), "q": q, "page": str(n)}.items() if x})
 
-        window = next_exam_window(v.today, eligibility_rules(v.settings).exam_months).as_dict()
+        after = _after_learner(s, params.get("after", ""), course.id)
+        found, total = repo.course_learners_page(
+            s, course.id, q=q, limit=LEARNERS_PER_PAGE, after=after,
+            offset=(number - 1) * LEARNERS_PER_PAGE)
+        pages_n = max(1, -(-total // LEARNERS_PER_PAGE))
+        if number > pages_n:  # past the end: the last page
+            number = pages_n
+            found, total = repo.course_learners_page(s, course.id, q=q, limit=LEARNERS_PER_PAGE,
+                                                     offset=(number - 1) * LEARNERS_PER_PAGE)
+        page = page_info(number, total, url, LEARNERS_PER_PAGE)
+        if found and number < pages_n:  # the next page by keyset (no OFFSET scan)
+            page["next_url"] = url(number + 1) + "&" + urlencode({"after": found[-1][0].id})
+        latest = repo.latest_sessions_by_lesson(s, [x.id for x, _ in found], course.id)
+        for (learner, enrolment), st in zip(found, _standings(v, course, found), strict=True):
+            rows.append({"learner": {"id": str(learner.id), "name": learner.real_name,
+                                     "id_number": v.scope.id_number(learner.id_number)},
+                         "class_name": enrolment.class_batch,
+                         "cells": _cells(st, latest[learner.id]),
+                         "credited_hours": st.eligibility.credited_class_hours,
+                         "practical_hours": enrolment.practical_hours,
+                         "eligibility": _eligibility(st)})
+        summary = repo.course_summary(s, course.id, len(lessons))
+    from proctor.domain.eligibility import next_exam_window
+
+    window = next_exam_window(v.today, eligibility_rules(v.settings).exam_months).as_dict()
     return {
         "institution": {"id": str(inst.id), "name": inst.name,
                         "county_name": _county(inst.county_code)},
         "courses": [{"id": str(c.id), "title": c.title}
-                    for c in repo.courses(v.uow.session, v.scope.covers, inst.id)],
+                    for c in repo.courses(s, v.scope.covers, inst.id)],
         "course": ({"id": str(course.id), "title": course.title,
                     "occupation": course.occupation,
                     "required_hours": course.required_class_hours,
                     "needs_practical": needs_practical} if course else None),
         "lessons": [{"sequence": x.seq, "title": x.title or ""} for x in lessons],
         "rows": rows,
-        "summary": {"learners": len(rows),
-                    "eligible": sum(r["eligibility"]["eligible"] for r in rows),
-                    "not_eligible": sum(not r["eligibility"]["eligible"] for r in rows),
-                    "under_review": sum(r["_reviewing"] for r in rows)},
+        "q": q,
+        "page": page,
+        "summary": summary,
         "next_exam_window": window,
     }
 
 
-def roster_rows(v: Viewer, inst: Institution, course: Course) -> list[dict[str, Any]]:
-    """Rows for exports.ROSTER_COLUMNS (ID numbers unmasked here: the export masks per role)."""
-    out = []
-    for learner, enrolment, st in roster(v, inst, course):
-        e = st.eligibility
-        out.append({"learner_name": learner.real_name, "id_number": learner.id_number,
-                    "phone": _phone(v, learner.phone), "institution": inst.name, "course": course.title,
-                    "occupation": course.occupation, "class_name": enrolment.class_batch,
-                    "class_start_on": enrolment.start_date,
-                    "credited_hours": e.credited_class_hours,
-                    "required_hours": e.required_class_hours,
-                    "practical_hours": enrolment.practical_hours, "eligible": e.eligible,
-                    "reasons": [r.message_zh for r in e.reasons],
-                    "exam_window": e.next_exam_window.label_zh})
-    return out
+def _after_learner(s: Any, value: str, course_id: int) -> repo.LearnerKey | None:
+    """The keyset position after the learner ``value`` (an id) in the course's roster order."""
+    if not value.isdigit() or len(value) > 9:
+        return None
+    found = repo.course_learner_key(s, course_id, int(value))
+    return found
 
+
+def roster_rows(v: Viewer, inst: Institution, course: Course) -> Iterator[dict[str, Any]]:
+    """Rows for exports.ROSTER_COLUMNS, 500 learners at a time (ID numbers unmasked here: the
+    export masks per role); a generator, so the export streams."""
+    for chunk in repo.course_learner_chunks(v.uow.session, course.id):
+        for (learner, enrolment), st in zip(chunk, _standings(v, course, chunk), strict=True):
+            e = st.eligibility
+            yield {"learner_name": learner.real_name, "id_number": learner.id_number,
+                   "phone": _phone(v, learner.phone), "institution": inst.name,
+                   "course": course.title, "occupation": course.occupation,
+                   "class_name": enrolment.class_batch, "class_start_on": enrolment.start_date,
+                   "credited_hours": e.credited_class_hours,
+                   "required_hours": e.required_class_hours,
+                   "practical_hours": enrolment.practical_hours, "eligible": e.eligible,
+                   "reasons": [r.message_zh for r in e.reasons],
+                   "exam_window": e.next_exam_window.label_zh}

@@ -19,8 +19,9 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
-from proctor.portal import labels, messages
+from proctor.portal import labels
 from proctor.portal.timeline import mmss
+from proctor.services import messages
 
 PORTAL_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = PORTAL_DIR / "templates"
@@ -84,6 +85,7 @@ def make_environment(*, base_path: str = DEFAULT_BASE_PATH) -> jinja2.Environmen
         rule_label=labels.rule_label,
         rule_colour=labels.rule_colour,
         status_label=labels.status_label,
+        eligibility_label=labels.eligibility_label,
         stage_label=lambda code: labels.REVIEW_STAGE_LABELS.get(code, code),
         photo_outcome_label=labels.photo_outcome_label,
         photo_tone=lambda code: labels.PHOTO_OUTCOME_TONE.get(code, "neutral"),

@@ -29,7 +29,7 @@ from proctor.domain.backoff import backoff_delay
 from proctor.domain.errors import Conflict, NotFound
 from proctor.domain.model import CallbackStatus
 from proctor.domain.policy import Policy
-from proctor.services import audit_log, jobs, outbound
+from proctor.services import audit_log, jobs, messages, outbound
 from proctor.services.standing import standing
 from proctor.storage.db import UnitOfWork
 from proctor.storage.tables import (
@@ -92,7 +92,11 @@ def verdict_changed(uow: UnitOfWork, *, session_id: str, previous_status: str | 
                          "course_id": course.ext_id, "lesson_id": lesson.ext_id,
                          "status": verdict.status, "previous_status": previous_status,
                          "reviewed": verdict.reviewed, "rules": list(verdict.rules or []),
-                         "policy_version": verdict.policy_version})]
+                         "policy_version": verdict.policy_version,
+                         # added: the evidence per kind, codes and parameters for machines and
+                         # the Chinese a reviewer reads (the portal's message catalogue)
+                         "violations": messages.grouped(
+                             (verdict.result or {}).get("violations", []), policy)})]
     out.extend(eligibility_changed(uow, inst=inst, learner=learner, course=course,
                                    settings=settings, policy=policy, now=now))
     s.flush()

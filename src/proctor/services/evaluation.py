@@ -12,7 +12,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from proctor.domain import engine
@@ -45,8 +44,8 @@ from proctor.storage.repositories import registry as reg_repo
 from proctor.storage.repositories import study as study_repo
 from proctor.storage.tables import Challenge as ChallengeRow
 from proctor.storage.tables import Course as CourseRow
-from proctor.storage.tables import Leave, Photo, SessionVerdict, StudySession, TelemetryEvent
 from proctor.storage.tables import Lesson as LessonRow
+from proctor.storage.tables import Photo, SessionVerdict, StudySession, TelemetryEvent
 
 _FINAL_PHOTO = PHOTO_VERDICTS  # the face pipeline's verdicts (near_duplicate included)
 
@@ -153,24 +152,12 @@ def lesson_results(s: Session, *, learner_id: int, course: CourseRow, lessons: S
                                verdict=reads.standing_verdict(verdicts.get(x.id), policy,
                                                               _standing_verdict))
         by_lesson.setdefault(x.lesson_id, []).append(record)
-    leaves = makeup_leaves(s, learner_id=learner_id, course_id=course.id, policy=policy)
+    # when leaves (请假) were recorded, per lesson id (only read when the policy uses them)
+    leaves = reads.leaves(learner_id, course.id) if policy.makeup == "after_leave" else {}
     return {x.ext_id: engine.aggregate_lesson(
                 domain_lesson(x), by_lesson.get(x.id, []), policy,
                 superseded_sittings(by_lesson.get(x.id, []), policy.makeup, leaves.get(x.id, ())))
             for x in lessons}
-
-
-def makeup_leaves(s: Session, *, learner_id: int, course_id: int,
-                  policy: Policy) -> dict[int, list[float]]:
-    """When leaves (请假) were recorded, per lesson id (only read when the policy uses them)."""
-    if policy.makeup != "after_leave":
-        return {}
-    out: dict[int, list[float]] = {}
-    for lesson_id, at in s.execute(select(Leave.lesson_id, Leave.recorded_at)
-                                   .where(Leave.learner_id == learner_id,
-                                          Leave.course_id == course_id)):
-        out.setdefault(lesson_id, []).append(at.timestamp())
-    return out
 
 
 # --- one session ------------------------------------------------------------------------

@@ -50,9 +50,9 @@ def learner_page(request: Request, v: ViewerDep, learner_id: RowId) -> HTMLRespo
 @router.get("/institutions/{institution_id}", response_class=HTMLResponse)
 def institution_page(request: Request, v: ViewerDep, institution_id: RowId,
                      course: str = "") -> HTMLResponse:
-    """Learners × lessons for one course, eligibility, export links."""
-    context = pages.institution_page(v, institution_id,
-                                     int_or_none(course))
+    """Learners × lessons for one course (search, keyset pages), eligibility, export links."""
+    context = pages.institution_page(v, institution_id, int_or_none(course),
+                                     dict(request.query_params))
     return page(request, "institution.html", "institution", context)
 
 

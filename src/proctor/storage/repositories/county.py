@@ -41,6 +41,29 @@ def last_sat_exam_on(s: Session, person: str) -> date | None:
                     .where(CountyExam.person == person, CountyExam.result != "absent"))
 
 
+def last_sat_exams(s: Session, persons: Sequence[str]) -> dict[str, date]:
+    """{person: the last exam sat (not absent)} in one grouped query."""
+    out: dict[str, date] = {}
+    for i in range(0, len(persons), 500):
+        out.update({p: d for p, d in s.execute(
+            select(CountyExam.person, func.max(CountyExam.exam_on))
+            .where(CountyExam.person.in_(persons[i:i + 500]), CountyExam.result != "absent")
+            .group_by(CountyExam.person)) if d is not None})
+    return out
+
+
+def last_typed_exams(s: Session, id_numbers: Sequence[str]) -> dict[str, date]:
+    """{ID number: the latest `last_exam_date` a platform typed for that person} (any course)."""
+    out: dict[str, date] = {}
+    for i in range(0, len(id_numbers), 500):
+        out.update({n: d for n, d in s.execute(
+            select(Learner.id_number, func.max(Enrolment.last_exam_date))
+            .join(Learner, Learner.id == Enrolment.learner_id)
+            .where(Learner.id_number.in_(id_numbers[i:i + 500]))
+            .group_by(Learner.id_number)) if d is not None})
+    return out
+
+
 def exam(s: Session, learner_id: int, course_id: int, exam_on: date) -> CountyExam | None:
     return s.scalar(select(CountyExam).where(CountyExam.learner_id == learner_id,
                                              CountyExam.course_id == course_id,

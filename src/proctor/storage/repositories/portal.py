@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, case, cast, false, func, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    case,
+    cast,
+    distinct,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.orm import Session
 
 from proctor.storage.tables import (
@@ -87,6 +100,99 @@ def learners_of_course(s: Session, course_id: int) -> list[tuple[Learner, Enrolm
                      .where(Enrolment.course_id == course_id)
                      .order_by(Enrolment.class_batch, Learner.real_name, Learner.id))
     return [(x, e) for x, e in rows]
+
+
+LearnerKey = tuple[str, str, int]  # (class batch, name, learner id): the roster's order
+
+
+def _course_learners_where(course_id: int, q: str) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = [Enrolment.course_id == course_id]
+    if q:
+        if ID_NUMBER.fullmatch(q):  # an ID number matches in full only, never in part
+            where.append(Learner.id_number == q.upper())
+        else:
+            like = "%" + q.replace("\\", "").replace("%", "").replace("_", "") + "%"
+            where.append(or_(Learner.real_name.like(like), Learner.ext_id == q,
+                             Enrolment.class_batch == q))
+    return where
+
+
+def course_learners_page(s: Session, course_id: int, *, q: str = "", limit: int,
+                         offset: int = 0, after: LearnerKey | None = None
+                         ) -> tuple[list[tuple[Learner, Enrolment]], int]:
+    """One page of a course's learners in roster order (keyset after ``after``, else
+    ``offset``), and how many match."""
+    where = _course_learners_where(course_id, q)
+    total = int(s.scalar(select(func.count()).select_from(Enrolment)
+                         .join(Learner, Learner.id == Enrolment.learner_id).where(*where)) or 0)
+    key = tuple_(Enrolment.class_batch, Learner.real_name, Learner.id)
+    stmt = (select(Learner, Enrolment).join(Enrolment, Enrolment.learner_id == Learner.id)
+            .where(*where))
+    stmt = stmt.where(key > tuple_(*after)) if after is not None else stmt.offset(offset)
+    rows = s.execute(stmt.order_by(Enrolment.class_batch, Learner.real_name, Learner.id)
+                     .limit(limit))
+    return [(x, e) for x, e in rows], total
+
+
+def course_learner_key(s: Session, course_id: int, learner_id: int) -> LearnerKey | None:
+    row = s.execute(select(Enrolment.class_batch, Learner.real_name, Learner.id)
+                    .join(Learner, Learner.id == Enrolment.learner_id)
+                    .where(Enrolment.course_id == course_id, Learner.id == learner_id)).first()
+    return (str(row[0]), str(row[1]), int(row[2])) if row else None
+
+
+def course_learner_chunks(s: Session, course_id: int, size: int = 500
+                          ) -> Iterator[list[tuple[Learner, Enrolment]]]:
+    """Every learner of a course in roster order, ``size`` at a time (keyset, for exports)."""
+    after: LearnerKey | None = None
+    while True:
+        rows, _ = course_learners_page(s, course_id, limit=size, after=after)
+        if not rows:
+            return
+        yield rows
+        learner, enrolment = rows[-1]
+        after = (enrolment.class_batch, learner.real_name, learner.id)
+
+
+def course_summary(s: Session, course_id: int, lessons: int) -> dict[str, int]:
+    """Learners of a course counted in the database (GROUP BY learner): all of them, those
+    with every lesson valid, with a lesson invalid, with a session awaiting a second review."""
+    per = (select(StudySession.learner_id.label("learner_id"),
+                  func.count(distinct(case((SessionVerdict.status == "valid",
+                                            StudySession.lesson_id)))).label("valid"),
+                  func.sum(case((SessionVerdict.status == "invalid", 1), else_=0)).label("bad"),
+                  func.sum(case((SessionVerdict.status == "under_review", 1), else_=0))
+                  .label("reviewing"))
+           .join(SessionVerdict, SessionVerdict.session_id == StudySession.id)
+           .where(StudySession.course_id == course_id)
+           .group_by(StudySession.learner_id).subquery())
+    enrolled = select(Enrolment.learner_id).where(Enrolment.course_id == course_id)
+    row = s.execute(select(
+        func.count(),
+        func.sum(case((per.c.valid >= lessons, 1), else_=0)),
+        func.sum(case((per.c.bad > 0, 1), else_=0)),
+        func.sum(case((per.c.reviewing > 0, 1), else_=0)))
+        .select_from(per).where(per.c.learner_id.in_(enrolled))).one()
+    learners = int(s.scalar(select(func.count()).select_from(Enrolment)
+                            .where(Enrolment.course_id == course_id)) or 0)
+    return {"learners": learners, "studied": int(row[0] or 0),
+            "all_valid": int(row[1] or 0) if lessons else 0,
+            "with_invalid": int(row[2] or 0), "under_review": int(row[3] or 0)}
+
+
+def latest_sessions_by_lesson(s: Session, learner_ids: Sequence[int], course_id: int
+                              ) -> dict[int, dict[int, str]]:
+    """{learner id: {lesson id: its latest session}} for a page of learners, one query."""
+    out: dict[int, dict[int, str]] = {x: {} for x in learner_ids}
+    if not learner_ids:
+        return out
+    rows = s.execute(select(StudySession.learner_id, StudySession.lesson_id, StudySession.id)
+                     .where(StudySession.learner_id.in_(list(learner_ids)),
+                            StudySession.course_id == course_id)
+                     .order_by(StudySession.started_at))
+    for learner_id, lesson_id, sid in rows:
+        out[learner_id][lesson_id] = sid  # later sittings overwrite earlier ones
+    return out
 
 
 def latest_session_by_lesson(s: Session, learner_id: int, course_id: int) -> dict[int, str]:
@@ -190,11 +296,13 @@ def queue(s: Session, covers: Any, f: QueueFilters, *, offset: int, limit: int,
     """Sessions awaiting a decision first, then the newest (or by ``f.sort``); keyset paging
     after ``after`` (the last row of the page before), else ``offset``."""
     where = _queue_where(covers, f)
-    total = int(s.scalar(select(func.count()).select_from(StudySession)
-                         .join(SessionVerdict, SessionVerdict.session_id == StudySession.id)
-                         .join(Learner, Learner.id == StudySession.learner_id)
-                         .join(Institution, Institution.id == StudySession.institution_id)
-                         .where(*where)) or 0)
+    counted = (select(func.count()).select_from(StudySession)
+               .join(SessionVerdict, SessionVerdict.session_id == StudySession.id))
+    if f.q:  # the count joins only what the filters read
+        counted = counted.join(Learner, Learner.id == StudySession.learner_id)
+    if f.q or f.county:
+        counted = counted.join(Institution, Institution.id == StudySession.institution_id)
+    total = int(s.scalar(counted.where(*where)) or 0)
     prio, newest = _order(f)
     stmt = _queue_select().where(*where)
     if after is not None:
@@ -237,6 +345,41 @@ def needs_review_count(s: Session, covers: Any) -> int:
 
 
 # --- the dashboard ---------------------------------------------------------------------------
+
+def day_buckets(column: Any, bounds: Sequence[datetime]) -> Any:
+    """The index of the day ``column`` falls in (bounds: each day's start, and the end)."""
+    return case(*((column < b, i) for i, b in enumerate(bounds[1:])), else_=-1)
+
+
+def dashboard_counts(s: Session, covers: Any, bounds: Sequence[datetime]
+                     ) -> list[tuple[int, int, str, bool, int]]:
+    """(institution id, day index, status, flagged by the engine, sessions), grouped in the
+    database over the sessions begun within ``bounds``."""
+    day = day_buckets(StudySession.started_at, bounds)
+    status = func.coalesce(SessionVerdict.status, "pending")
+    flagged = func.coalesce(SessionVerdict.engine_status, "") == "invalid"
+    rows = s.execute(select(StudySession.institution_id, day, status, flagged, func.count())
+                     .outerjoin(SessionVerdict, SessionVerdict.session_id == StudySession.id)
+                     .where(covers(StudySession.institution_id),
+                            StudySession.started_at >= bounds[0],
+                            StudySession.started_at < bounds[-1])
+                     .group_by(StudySession.institution_id, day, status, flagged))
+    return [(int(i), int(d), str(st), bool(f), int(n)) for i, d, st, f, n in rows]
+
+
+def flagged_by_rule(s: Session, covers: Any, rules: Sequence[str], since: datetime,
+                    before: datetime) -> dict[str, int]:
+    """Sessions the engine flagged for each rule (one scan, a SUM per rule)."""
+    text = cast(SessionVerdict.rules, String)
+    row = s.execute(select(*(func.sum(case((text.like(f'%"{r}"%'), 1), else_=0)) for r in rules))
+                    .select_from(StudySession)
+                    .join(SessionVerdict, SessionVerdict.session_id == StudySession.id)
+                    .where(covers(StudySession.institution_id),
+                           SessionVerdict.engine_status == "invalid",
+                           StudySession.started_at >= since,
+                           StudySession.started_at < before)).one()
+    return {r: int(n or 0) for r, n in zip(rules, row, strict=True)}
+
 
 def session_facts(s: Session, covers: Any, since: datetime
                   ) -> list[tuple[int, datetime, str | None, str | None, list[str] | None]]:

@@ -12,8 +12,11 @@ rendered through one gettext message catalogue (Babel) in Chinese.
 - the same catalogue names audit actions (``audit.review.confirm_invalid`` ...), eligibility
   reasons and challenge prompts.
 
-Add a message: add the msgid/msgstr to messages.po and run ``python -m proctor.portal.messages``
-(compiles the .mo with Babel).
+It lives in the services layer (portal pages, XLSX exports and platform callbacks all render
+through it); the catalogue files sit beside it in services/locale/.
+
+Add a message: add the msgid/msgstr to messages.po and run
+``python -m proctor.services.messages`` (compiles the .mo with Babel).
 """
 
 from __future__ import annotations
@@ -86,6 +89,9 @@ def _fmt(name: str, value: Any) -> str:
     if value is None:
         return "—"
     if isinstance(value, bool) or not isinstance(value, int | float | datetime):
+        if name == "lessons" and isinstance(value, list | tuple):  # [{lesson_id, status}]
+            return "、".join(f"{x.get('lesson_id')}（{translate_value('prior_state', str(x.get('status')))}）"
+                            for x in value if isinstance(x, Mapping))
         if isinstance(value, list | tuple):
             one = name[:-1] if name.endswith("s") else name  # outcomes → outcome
             return "、".join(_fmt(one, x) for x in value)
@@ -189,7 +195,8 @@ def violation_message(v: Mapping[str, Any], policy: Policy) -> tuple[str, dict[s
                 else "FACE_LIVENESS.challenge")
         return code, {"frames": len(ev), "outcomes": outcomes}
     elif rule == "LESSON_ORDER":
-        return "LESSON_ORDER.order", {"missing": [x.get("lesson_id") for x in ev]}
+        return "LESSON_ORDER.order", {"lessons": [{"lesson_id": x.get("lesson_id"),
+                                                   "status": x.get("status")} for x in ev]}
     elif rule == "RANDOM_PHOTO":
         return "RANDOM_PHOTO.missing", {"class_hour": e.get("class_hour"),
                                         "from_pos": e.get("playback_from_s"),
@@ -203,6 +210,29 @@ def violation_message(v: Mapping[str, Any], policy: Policy) -> tuple[str, dict[s
 def violation_text(v: Mapping[str, Any], policy: Policy) -> str:
     code, params = violation_message(v, policy)
     return render(code, params)
+
+
+def grouped(violations: list[Mapping[str, Any]], policy: Policy) -> list[dict[str, Any]]:
+    """Violations of one kind (code) together, in order of their first occurrence: {rule, code,
+    count, first_at, params (the first one's), text_zh (the first one rendered)} — what an
+    export cell or a callback carries instead of hundreds of repeats."""
+    groups: dict[str, dict[str, Any]] = {}
+    for v in sorted(violations, key=lambda x: float(x.get("at", 0.0))):
+        code, params = violation_message(v, policy)
+        g = groups.get(code)
+        if g is None:
+            groups[code] = {"rule": str(v.get("rule", "")), "code": code, "count": 1,
+                            "first_at": float(v.get("at", 0.0)), "params": params,
+                            "text_zh": render(code, params)}
+        else:
+            g["count"] += 1
+    return list(groups.values())
+
+
+def grouped_text(violations: list[Mapping[str, Any]], policy: Policy) -> str:
+    """One line per kind for a spreadsheet cell: "倍速 2.0×…（共 26 次）"."""
+    return "\n".join(g["text_zh"] + (f"（共 {g['count']} 次）" if g["count"] > 1 else "")
+                     for g in grouped(violations, policy))
 
 
 def audit_action(action: str) -> str:
