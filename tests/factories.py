@@ -34,7 +34,9 @@ class Platform:
 
     def course(self, course_id: str = "elec-101", lessons: int = 3, duration_s: float = 2400,
                class_hours: float = 1.0, **extra: Any) -> dict[str, Any]:
-        body = {"title": "低压电工作业", "occupation": "电工", "required_class_hours": lessons * class_hours,
+        # an annex-3 occupation of row 2 (config/occupations.toml): its plan holds 8 offline hours
+        body = {"title": "电子商务师（网店运营）", "occupation": "电子商务师",
+                "offline_practical_hours": 8, "required_class_hours": lessons * class_hours,
                 "lessons": [{"id": f"L{i}", "seq": i, "title": f"第{i}课", "duration_s": duration_s,
                              "class_hours": class_hours} for i in range(1, lessons + 1)]}
         body.update(extra)

@@ -6,7 +6,7 @@ from tests.factories import Platform, resident_id
 
 
 def test_course_round_trip_in_lesson_order(platform: Platform) -> None:
-    body = {"title": "育婴员", "occupation": "育婴员", "required_class_hours": 3,
+    body = {"title": "社会工作者", "occupation": "社会工作者", "required_class_hours": 3,
             "lessons": [{"id": "b", "seq": 2, "duration_s": 2400, "class_hours": 1},
                         {"id": "a", "seq": 1, "duration_s": 2400, "class_hours": 1},
                         {"id": "c", "seq": 3, "duration_s": 1800.5, "class_hours": 1}]}
@@ -21,7 +21,8 @@ def test_lessons_can_be_reordered(platform: Platform) -> None:
     course = platform.api.get("/v1/courses/elec-101").json()
     lessons = course["lessons"]
     lessons[0]["seq"], lessons[2]["seq"] = 3, 1
-    body = {k: course[k] for k in ("title", "occupation", "required_class_hours")}
+    body = {k: course[k] for k in ("title", "occupation", "required_class_hours",
+                                   "offline_practical_hours")}
     r = platform.api.put("/v1/courses/elec-101", {**body, "lessons": lessons})
     assert r.status_code == 200, r.text
     assert [x["id"] for x in r.json()["lessons"]] == ["L3", "L2", "L1"]
@@ -30,7 +31,8 @@ def test_lessons_can_be_reordered(platform: Platform) -> None:
 def test_lesson_with_sessions_cannot_be_removed(platform: Platform) -> None:
     platform.ready_session()  # a session on L1
     course = platform.api.get("/v1/courses/elec-101").json()
-    body = {k: course[k] for k in ("title", "occupation", "required_class_hours")}
+    body = {k: course[k] for k in ("title", "occupation", "required_class_hours",
+                                   "offline_practical_hours")}
     r = platform.api.put("/v1/courses/elec-101", {**body, "lessons": course["lessons"][1:]})
     assert r.status_code == 409
     assert "L1" in r.json()["error"]["message"]

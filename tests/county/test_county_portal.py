@@ -167,9 +167,11 @@ def test_a_reviewer_records_an_exam_in_the_portal(world: CountyWorld) -> None:
     assert listing.count("data-exam") == 1 and person.id_number in listing
     # The one-month rule now holds at another institution.
     api = world.platforms[2]
-    api.put("/v1/courses/c-new", {"title": "新课程", "occupation": "电工", "required_class_hours": 1,
-                                  "lessons": [{"id": "L1", "seq": 1, "duration_s": 1500,
-                                               "class_hours": 1}]})
+    r = api.put("/v1/courses/c-new", {"title": "新课程", "occupation": "物流信息员",
+                                      "offline_practical_hours": 8, "required_class_hours": 1,
+                                      "lessons": [{"id": "L1", "seq": 1, "duration_s": 2400,
+                                                   "class_hours": 1}]})
+    assert r.status_code == 200, r.text
     api.put("/v1/learners/new-3", {"real_name": "模拟学员", "id_number": person.id_number})
     r = api.put("/v1/enrolments/new-3/c-new", {"class_batch": "2026-12", "start_date": "2026-12-15"})
     assert r.status_code == 409 and r.json()["error"]["code"] == "not_eligible"

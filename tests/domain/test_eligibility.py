@@ -46,7 +46,7 @@ def record(
     *states: LessonState,
     hours: float = 2.0,
     required: float = 10,
-    occupation: str = "电子商务师",
+    occupation: str = "社会工作者",  # annex 3 row 1 only: online, no offline hours needed
     certificate_only: bool = False,
     practical: float = 0,
     class_start: date = date(2025, 3, 1),
@@ -69,7 +69,11 @@ def test_config_loads_the_plan_figures(rules: EligibilityRules) -> None:
     assert rules.cooldown_months == 1
     assert Decimal(rules.certificate_only_min_class_hours) == 40
     assert Decimal(rules.practical_min_hours) == 8
-    assert {"电工", "焊工", "育婴员", "养老护理员", "中式烹调师"} <= rules.practical_occupations
+    # annex 3 (tests/domain/test_occupations.py checks the lists entry for entry)
+    assert {"电子商务师", "跨境电子商务师", "收银员", "计算机程序设计员"} <= rules.practical_occupations
+    assert rules.practical_occupations < rules.online_occupations
+    assert "社会工作者" in rules.online_occupations - rules.practical_occupations
+    assert not {"电工", "焊工", "育婴员", "养老护理员"} & rules.online_occupations
 
 
 @pytest.mark.parametrize(
@@ -104,19 +108,24 @@ def test_config_loads_the_plan_figures(rules: EligibilityRules) -> None:
             record(*[V] * 3, hours=0.1, required=0.3), set(), id="decimal-hours-no-float-noise"
         ),
         pytest.param(
-            record(V, V, V, V, V, occupation="电工", practical=7.5),
+            record(V, V, V, V, V, occupation="收银员", practical=7.5),
             {el.PRACTICAL_HOURS_SHORT},
-            id="electrician-needs-8-practical",
+            id="cashier-needs-8-practical",
         ),
         pytest.param(
-            record(V, V, V, V, V, occupation="电工（初级）", practical=8),
+            record(V, V, V, V, V, occupation="收银员（初级）", practical=8),
             set(),
-            id="electrician-with-level-8-practical",
+            id="cashier-with-level-8-practical",
         ),
         pytest.param(
-            record(V, V, V, V, V, occupation="维修电工", practical=0),
+            record(V, V, V, V, V, occupation="跨境电子商务师", practical=0),
             {el.PRACTICAL_HOURS_SHORT},
-            id="alias-of-practical-occupation",
+            id="included-name-of-practical-occupation",
+        ),
+        pytest.param(
+            record(V, V, V, V, V, occupation="电工", practical=8),
+            {el.OCCUPATION_NOT_ONLINE},
+            id="occupation-not-trained-online",
         ),
         pytest.param(
             record(V, V, V, V, V, class_start=date(2025, 3, 1), last_exam=date(2025, 2, 10)),
@@ -134,7 +143,7 @@ def test_config_loads_the_plan_figures(rules: EligibilityRules) -> None:
             id="exam-was-after-this-class-began",
         ),
         pytest.param(
-            record(X, R, N, occupation="焊工", last_exam=date(2025, 2, 20)),
+            record(X, R, N, occupation="快递业务员", last_exam=date(2025, 2, 20)),
             {
                 el.LESSON_INVALID,
                 el.LESSON_UNDER_REVIEW,

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from datetime import date
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
+from PIL import Image
 
 from proctor.domain.errors import InvalidInput
 from proctor.services import reports
 from proctor.services.policies import policy_for
+from proctor.services.users import create_user
 from proctor.storage.db import unit_of_work
 from tests.api.sitting import FakeClock, Sitting
 from tests.factories import Platform
+from tests.paperwork import render
+from tests.paperwork.conftest import ARTIFACTS
+
+PASSWORD = "county-pass-2026"
 
 DURATION = 600.0
 
@@ -31,8 +39,9 @@ def test_period_bounds_and_due_periods() -> None:
     assert reports.periods_due(date(2027, 1, 5)) == ["2026-12", "2026-Q4", "2026"]
 
 
-def test_monthly_report_xlsx_opens_with_its_charts(platform: Platform, app_client: TestClient,
-                                                    clock: FakeClock) -> None:
+def _november(platform: Platform, app_client: TestClient, clock: FakeClock) -> None:
+    """Two learners of one class in November 2026: one honest sitting, one fast-forwarded, and
+    both satisfied."""
     platform.course(lessons=2, duration_s=DURATION, class_hours=0.25)
     for lid in ("stu-1", "stu-2"):
         platform.learner(lid)
@@ -53,6 +62,10 @@ def test_monthly_report_xlsx_opens_with_its_charts(platform: Platform, app_clien
         {"learner_id": "stu-1", "satisfied": True}, {"learner_id": "stu-2", "satisfied": True}]})
     assert r.status_code == 200, r.text
 
+
+def test_monthly_report_xlsx_opens_with_its_charts(platform: Platform, app_client: TestClient,
+                                                    clock: FakeClock) -> None:
+    _november(platform, app_client, clock)
     app = app_client.app
     policy = policy_for(app.state.settings)  # type: ignore[attr-defined]
     with unit_of_work(app.state.session_factory) as uow:  # type: ignore[attr-defined]
@@ -79,3 +92,61 @@ def test_monthly_report_xlsx_opens_with_its_charts(platform: Platform, app_clien
         assert f"{platform.county}/2026-11" not in made  # already there
         assert f"{platform.county}/2026-Q3" in made and f"{platform.county}/2025" in made
         assert reports.generate_due(uow, policy=policy, now=clock.now.replace(month=12, day=1)) == []
+
+
+def test_the_monthly_report_from_the_portal_opens_in_libreoffice_with_its_charts(
+        platform: Platform, app_client: TestClient, clock: FakeClock, tmp_path: Path) -> None:
+    """The county reviewer generates November's report in the portal and downloads the XLSX;
+    LibreOffice Calc prints it: one page per sheet, and the chart sheets carry the drawn bars
+    (coloured pixels that the same workbook without its charts does not have)."""
+    render.tools()  # skip (naming what is missing) before any work when LibreOffice is absent
+    _november(platform, app_client, clock)
+    with unit_of_work(app_client.app.state.session_factory) as uow:  # type: ignore[attr-defined]
+        create_user(uow, username="county-1", role="county_reviewer", display_name="县审核员",
+                    county_codes=[platform.county], institution=None, password=PASSWORD)
+    portal = TestClient(app_client.app, follow_redirects=False)
+    token = _csrf(portal.get("/portal/login").text)
+    assert portal.post("/portal/login", data={"username": "county-1", "password": PASSWORD,
+                                              "csrf_token": token, "next": ""}).status_code == 303
+    token = _csrf(portal.get("/portal/paperwork/reports").text)
+    r = portal.post("/portal/paperwork/reports",
+                    data={"csrf_token": token, "county": platform.county, "period": "2026-11"})
+    assert r.status_code == 303, r.text
+    html = portal.get(r.headers["location"]).text
+    link = re.search(r'href="(/portal/paperwork/reports/\d+\.xlsx)"', html)
+    assert link, html[:500]
+    got = portal.get(link.group(1))
+    assert got.status_code == 200 and got.content.startswith(b"PK"), got.text[:200]
+    charted = tmp_path / "report-410105-2026-11.xlsx"
+    charted.write_bytes(got.content)
+    wb = load_workbook(charted)
+    for ws in wb.worksheets:
+        ws._charts = []  # noqa: SLF001
+    plain = tmp_path / "report-without-charts.xlsx"
+    wb.save(plain)
+
+    shown, bare = render.pages(charted, tmp_path), render.pages(plain, tmp_path)
+    assert len(shown) == len(bare) == 3  # 汇总, 按规则, 按机构: one landscape page each
+    colour = [render.coloured_pixels(p) for p in shown]
+    assert [render.coloured_pixels(p) for p in bare] == [0, 0, 0]
+    assert colour[0] == 0  # the summary has no chart
+    page_px = shown[1].width * shown[1].height
+    # 按规则: one bar chart, 按机构: two (sittings and flagged; satisfaction)
+    assert colour[1] > page_px // 200 and colour[2] > page_px // 100, colour
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    _side_by_side(shown).save(ARTIFACTS / "paperwork-report-xlsx.png")
+
+
+def _side_by_side(pages: list[Image.Image]) -> Image.Image:
+    out = Image.new("RGB", (sum(p.width for p in pages), max(p.height for p in pages)), "white")
+    x = 0
+    for p in pages:
+        out.paste(p, (x, 0))
+        x += p.width
+    return out
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no csrf token in the page"
+    return match.group(1)

@@ -60,7 +60,7 @@ def _load(rng: random.Random) -> dict[str, float]:
               [(i, f"机构{i}", f"4101{i % 20:02d}", now) for i in range(1, INSTITUTIONS + 1)])
         _copy(cur, "courses", "id, institution_id, ext_id, title, occupation, "
               "required_class_hours, certificate_only, created_at, updated_at",
-              [(c, (c - 1) // 5 + 1, f"c{c}", f"课程{c}", "电工", 40, False, now, now)
+              [(c, (c - 1) // 5 + 1, f"c{c}", f"课程{c}", "物流信息员", 40, False, now, now)
                for c in range(1, INSTITUTIONS * 5 + 1)])
         persons = [person_hash(f"41010519900101{i:04d}", KEY) for i in range(LEARNERS)]
         learners: list[tuple[Any, ...]] = []

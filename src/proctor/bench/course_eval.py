@@ -72,8 +72,9 @@ def _store_course(uow: UnitOfWork, policy: Policy, rng: random.Random) -> tuple[
     issued = issue_platform_key(uow, institution=f"bench-{uuid.uuid4().hex[:8]}",
                                 county_code="410105")
     inst_id = issued.institution_id
-    course = Course(institution_id=inst_id, ext_id="elec-40h", title="低压电工作业 (40 学时)",
-                    occupation="电工", required_class_hours=float(LESSONS))
+    course = Course(institution_id=inst_id, ext_id="elec-40h", title="物流信息员 (40 学时)",
+                    occupation="物流信息员", required_class_hours=float(LESSONS),
+                    offline_practical_hours=8.0)
     s.add(course)
     s.flush()
     lessons = [Lesson(course_id=course.id, ext_id=f"L{i}", seq=i, title=f"第{i}课",

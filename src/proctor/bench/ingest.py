@@ -208,7 +208,8 @@ def _setup(database_url: str, base_url: str) -> tuple[str, str, list[str]]:
         r.raise_for_status()
         return r.json()
 
-    call("PUT", "/v1/courses/c1", {"title": "t", "occupation": "电工", "required_class_hours": 1,
+    call("PUT", "/v1/courses/c1", {"title": "t", "occupation": "物流信息员",
+                                   "offline_practical_hours": 8, "required_class_hours": 1,
                                    "lessons": [{"id": "L1", "seq": 1, "duration_s": 3600,
                                                 "class_hours": 1}]})
     call("PUT", "/v1/learners/s1", {"real_name": "张伟", "id_number": "11010519491231002X"})

@@ -5,7 +5,8 @@ A learner may sit the offline exam for a course when
    blocks the exam, and each one is named in the reasons);
 2. the credited class hours reach the course requirement (certificate-only courses: at least
    `EligibilityRules.certificate_only_min_class_hours`);
-3. for occupations that need hands-on practice (annex 3), the institution recorded at least
+3. the occupation is one annex 3 allows to be trained online (row 1), and for those that need
+   offline practical training (row 2) the institution recorded at least
    `EligibilityRules.practical_min_hours` offline practical hours;
 4. the training did not start within one month after the learner's last exam (the plan forbids
    new subsidised training in that month).
@@ -19,6 +20,7 @@ config/eligibility.toml and config/occupations.toml by `load_eligibility_rules`)
 from __future__ import annotations
 
 import calendar
+import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -79,12 +81,16 @@ class LearnerRecord:
 class EligibilityRules:
     certificate_only_min_class_hours: Hours
     practical_min_hours: Hours
-    practical_occupations: frozenset[str]
+    practical_occupations: frozenset[str]  # annex 3 row 2: >= practical_min_hours offline
     exam_months: tuple[int, ...]
     cooldown_months: int  # no new subsidised training this many months after an exam
+    online_occupations: frozenset[str]  # annex 3 row 1: may be trained online at all
 
     def needs_practical(self, occupation: str) -> bool:
         return normalise_occupation(occupation) in self.practical_occupations
+
+    def trained_online(self, occupation: str) -> bool:
+        return normalise_occupation(occupation) in self.online_occupations
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +158,7 @@ LESSON_NOT_STUDIED = "LESSON_NOT_STUDIED"
 LESSON_INCOMPLETE = "LESSON_INCOMPLETE"
 CLASS_HOURS_SHORT = "CLASS_HOURS_SHORT"
 PRACTICAL_HOURS_SHORT = "PRACTICAL_HOURS_SHORT"
+OCCUPATION_NOT_ONLINE = "OCCUPATION_NOT_ONLINE"
 TRAINING_TOO_SOON_AFTER_EXAM = "TRAINING_TOO_SOON_AFTER_EXAM"
 
 
@@ -165,6 +172,7 @@ def assess_eligibility(
     )
     required = required_class_hours(record.course, rules)
     reasons = [
+        *_occupation_reasons(record.course.occupation, rules),
         *_lesson_reasons(record.lessons),
         *_class_hour_reasons(credited, required),
         *_practical_reasons(record, rules),
@@ -252,6 +260,20 @@ def _class_hour_reasons(credited: Decimal, required: Decimal) -> list[Reason]:
     ]
 
 
+def _occupation_reasons(occupation: str, rules: EligibilityRules) -> list[Reason]:
+    # A course registered before annex 3 was enforced may name an occupation that is not
+    # trained online: its online study earns no exam.
+    if rules.trained_online(occupation):
+        return []
+    return [
+        Reason(
+            OCCUPATION_NOT_ONLINE,
+            f"{occupation}不在附件3线上培训职业（工种）目录内，线上学习不能报考",
+            f"{occupation} is not an occupation annex 3 allows to be trained online",
+        )
+    ]
+
+
 def _practical_reasons(record: LearnerRecord, rules: EligibilityRules) -> list[Reason]:
     if not rules.needs_practical(record.course.occupation):
         return []
@@ -328,21 +350,36 @@ def normalise_occupation(name: str) -> str:
     return bare.strip()
 
 
+def annex_names(entry: str) -> list[str]:
+    """The occupation names one annex-3 entry stands for: "电子商务师(含跨境电子商务师)" is both."""
+    included = re.findall(r"[（(]含([^）)]+)[）)]", entry)
+    return [normalise_occupation(entry), *(normalise_occupation(x) for x in included)]
+
+
 def parse_eligibility_rules(
     eligibility: Mapping[str, Any], occupations: Mapping[str, Any]
 ) -> EligibilityRules:
-    """Build the rules from the two parsed TOML documents (see config/*.toml)."""
-    names: set[str] = set()
-    for entry in occupations.get("occupation", []):
-        names.add(normalise_occupation(str(entry["name"])))
-        names.update(normalise_occupation(str(a)) for a in entry.get("aliases", []))
+    """Build the rules from the two parsed TOML documents (see config/*.toml).
+
+    Annex 3 (config/occupations.toml): every occupation of row 2 (`offline_practical`) must be
+    one of row 1 (`online`), the occupations that may be trained online at all."""
+    entries = [annex_names(str(e)) for e in occupations["online"]]
+    online = {n for names in entries for n in names}
+    practical = {n for e in occupations["offline_practical"] for n in annex_names(str(e))}
+    # row 1's "电子商务师(含跨境电子商务师)": the included name is the same occupation, so row 2's
+    # 电子商务师 covers 跨境电子商务师 too
+    practical |= {n for names in entries if names[0] in practical for n in names}
+    if not practical <= online:
+        raise ValueError("occupations: offline_practical names occupations not in online: "
+                         + ", ".join(sorted(practical - online)))
     exam = eligibility["exam"]
     return EligibilityRules(
         certificate_only_min_class_hours=_hours(eligibility["certificate_only_min_class_hours"]),
         practical_min_hours=_hours(occupations["practical_min_hours"]),
-        practical_occupations=frozenset(names),
+        practical_occupations=frozenset(practical),
         exam_months=tuple(int(m) for m in exam["months"]),
         cooldown_months=int(exam["no_new_training_months_after_exam"]),
+        online_occupations=frozenset(online),
     )
 
 

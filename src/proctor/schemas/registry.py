@@ -27,6 +27,9 @@ class CourseIn(BaseModel):
     occupation: str = Field(min_length=1, max_length=100, description="职业/工种")
     required_class_hours: float = Field(gt=0, le=2000, allow_inf_nan=False)
     certificate_only: bool = Field(default=False, description="专项/证书类 course (>=40 class hours)")
+    offline_practical_hours: float = Field(
+        default=0, ge=0, le=2000, allow_inf_nan=False,
+        description="线下实训学时 the training plan provides (annex 3 row 2 needs >= 8)")
     lessons: list[LessonIn] = Field(min_length=1, max_length=2000)
 
     @model_validator(mode="after")
@@ -54,6 +57,7 @@ class CourseOut(BaseModel):
     occupation: str
     required_class_hours: float
     certificate_only: bool
+    offline_practical_hours: float
     lessons: list[LessonOut]
 
 

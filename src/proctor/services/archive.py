@@ -177,7 +177,8 @@ def _training(s: Session, e: Enrolment, learner: Learner, course: Course, inst: 
         "institution": inst.name, "county_code": inst.county_code,
         "course": {"id": course.ext_id, "title": course.title, "occupation": course.occupation,
                    "required_class_hours": course.required_class_hours,
-                   "certificate_only": course.certificate_only},
+                   "certificate_only": course.certificate_only,
+                   "offline_practical_hours": course.offline_practical_hours},
         "class": {"batch": e.class_batch, "start_date": _iso(e.start_date)},
         "lessons": lessons,
         "credited_class_hours": float(elig.credited_class_hours),
@@ -243,7 +244,8 @@ def pdf_bytes(archive: Archive, settings: Settings) -> bytes:
                   Paragraph(f"{c['title']}（{c['occupation']}）— {t['institution']}", h2),
                   Paragraph(f"班级 {t['class']['batch']}，开班 {t['class']['start_date']}；"
                             f"认定学时 {t['credited_class_hours']:g} / 要求 "
-                            f"{c['required_class_hours']:g}；线下实操 {t['practical_hours']:g} 学时；"
+                            f"{c['required_class_hours']:g}；线下实操 {t['practical_hours']:g} 学时"
+                            f"（计划 {c.get('offline_practical_hours', 0):g}）；"
                             f"考试资格 {'是' if t['exam']['eligible'] else '否'}", body)]
         for reason in t["exam"]["reasons"]:
             story.append(Paragraph("· " + reason["message_zh"], body))

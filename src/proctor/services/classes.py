@@ -1,9 +1,10 @@
 """Use cases: classes (班) opening under the plan's rules, the satisfaction survey and its gate.
 
 A class is an institution's course batch (开班批次). It opens explicitly (PUT /v1/classes/…) or
-with its first enrolment. Opening is refused while the institution is in a rectification period
-(409 SATISFACTION_RECTIFICATION); a class over the size limit or a course breaking the class-hour
-rules is refused with a 422 naming the rule (domain/classes.py).
+with its first enrolment, under the same rules either way. Opening is refused while the
+institution is in a rectification period (409 SATISFACTION_RECTIFICATION); a class over the size
+limit or a course breaking the class-hour or annex-3 rules is refused with a 422 naming the rule
+(domain/classes.py).
 
 Survey answers are stored per class under a keyed hash of the learner (one answer per learner,
 replaced when re-sent): the institution sees rates, never who answered what. When a class's rate
@@ -76,7 +77,11 @@ def class_of(s: Session, course_id: int, batch: str) -> TrainingClass | None:
                                                 TrainingClass.batch == batch))
 
 
-def _course_rules(s: Session, course: Course, policy: Policy, elig: EligibilityRules) -> None:
+def course_rules(s: Session, course: Course, policy: Policy, elig: EligibilityRules) -> None:
+    """The course's rules for opening a class or enrolling in one (422 naming the first broken):
+    annex 3 (OCCUPATION_NOT_ONLINE, PRACTICAL_HOURS_PLAN), CLASS_HOUR_SHORT,
+    CERTIFICATE_ONLY_HOURS."""
+    _raise(rules.occupation_problems(course.occupation, course.offline_practical_hours, elig))
     lessons = reg_repo.lessons_of(s, course.id)
     _raise(rules.course_problems(
         lessons=[(x.ext_id, x.duration_s, x.class_hours) for x in lessons],
@@ -87,12 +92,10 @@ def _course_rules(s: Session, course: Course, policy: Policy, elig: EligibilityR
 
 def open_class(uow: UnitOfWork, *, institution_id: int, course_ext: str, batch: str,
                opens_on: date, size: int, policy: Policy, elig: EligibilityRules,
-               actor: str, now: datetime, course_rules: bool = True) -> TrainingClass:
-    """Open (or update) a class: size, class-hour rules, and the satisfaction gate for new ones.
-
-    ``course_rules=False`` (a class opened implicitly by its first enrolment) leaves the
-    class-hour checks to the explicit opening, so that enrolments of courses registered before
-    the rules keep working."""
+               actor: str, now: datetime) -> TrainingClass:
+    """Open (or update) a class: size, and for a new class the satisfaction gate and the
+    course's rules (``course_rules``), whether it is opened explicitly or by its first
+    enrolment (``class_for_enrolment``)."""
     s = uow.session
     course = reg_repo.course(s, institution_id, course_ext)
     if course is None:
@@ -101,8 +104,7 @@ def open_class(uow: UnitOfWork, *, institution_id: int, course_ext: str, batch: 
     cls = class_of(s, course.id, batch)
     if cls is None:
         _gate(s, institution_id, policy, now.date())
-        if course_rules:
-            _course_rules(s, course, policy, elig)
+        course_rules(s, course, policy, elig)
         cls = TrainingClass(institution_id=institution_id, course_id=course.id, batch=batch,
                             opens_on=opens_on, size=size, created_at=now)
         s.add(cls)
@@ -122,8 +124,11 @@ def open_class(uow: UnitOfWork, *, institution_id: int, course_ext: str, batch: 
 
 def class_for_enrolment(uow: UnitOfWork, *, enrolment: Enrolment, course: Course,
                         policy: Policy, elig: EligibilityRules, actor: str,
-                        now: datetime) -> TrainingClass:
-    """The enrolment's class, opened with it if new; its size stays within the rule."""
+                        now: datetime, joining: bool) -> TrainingClass:
+    """The enrolment's class, opened with it if new under the same rules as an explicit
+    opening; its size stays within the rule. ``joining`` (a new enrolment or a change of
+    batch) checks the course's rules against an existing class too, so no enrolment joins a
+    course that breaks them (say, one edited after its class opened)."""
     s = uow.session
     s.flush()
     cls = class_of(s, course.id, enrolment.class_batch)
@@ -132,10 +137,12 @@ def class_for_enrolment(uow: UnitOfWork, *, enrolment: Enrolment, course: Course
     if cls is None:
         cls = open_class(uow, institution_id=course.institution_id, course_ext=course.ext_id,
                          batch=enrolment.class_batch, opens_on=enrolment.start_date,
-                         size=count, policy=policy, elig=elig, actor=actor, now=now,
-                         course_rules=False)
-    elif count > cls.size:
-        cls.size = count
+                         size=count, policy=policy, elig=elig, actor=actor, now=now)
+    else:
+        if joining:
+            course_rules(s, course, policy, elig)
+        if count > cls.size:
+            cls.size = count
     return cls
 
 

@@ -6,15 +6,19 @@ import base64
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from proctor.domain import classes as class_rules
 from proctor.domain.county.person import person_hash
+from proctor.domain.eligibility import EligibilityRules
 from proctor.domain.errors import Conflict, InvalidInput, NotFound
 from proctor.domain.ids import InvalidIdNumber, is_county_code, parse_resident_id
+from proctor.domain.policy import Policy
 from proctor.schemas.registry import CourseIn, EnrolmentIn, LearnerIn
+from proctor.services import classes
 from proctor.storage.db import UnitOfWork
 from proctor.storage.repositories import registry as repo
 from proctor.storage.tables import (
@@ -65,17 +69,25 @@ def issue_platform_key(uow: UnitOfWork, *, institution: str, county_code: str) -
     return IssuedKey(inst.id, inst.name, inst.county_code, key.key_id, key.secret)
 
 
-def upsert_course(uow: UnitOfWork, *, institution_id: int, ext_id: str, data: CourseIn) -> Course:
+def upsert_course(uow: UnitOfWork, *, institution_id: int, ext_id: str, data: CourseIn,
+                  elig: EligibilityRules) -> Course:
     """Create or update a course and its ordered lessons.
 
-    A lesson that already has study sessions can be edited but not removed (409).
+    Annex 3 (config/occupations.toml): an occupation not trained online is refused (422
+    OCCUPATION_NOT_ONLINE), so is one needing offline practical training whose plan gives fewer
+    than the hours it needs (422 PRACTICAL_HOURS_PLAN). A lesson that already has study
+    sessions can be edited but not removed (409).
     """
+    problems = class_rules.occupation_problems(data.occupation, data.offline_practical_hours, elig)
+    if problems:
+        raise InvalidInput(problems[0].message, field=problems[0].field, code=problems[0].code)
     s = uow.session
     course = repo.course(s, institution_id, ext_id)
     if course is None:
         course = Course(institution_id=institution_id, ext_id=ext_id, title=data.title,
                         occupation=data.occupation, required_class_hours=data.required_class_hours,
-                        certificate_only=data.certificate_only)
+                        certificate_only=data.certificate_only,
+                        offline_practical_hours=data.offline_practical_hours)
         s.add(course)
         s.flush()
         existing: dict[str, Lesson] = {}
@@ -83,6 +95,7 @@ def upsert_course(uow: UnitOfWork, *, institution_id: int, ext_id: str, data: Co
         course.title, course.occupation = data.title, data.occupation
         course.required_class_hours = data.required_class_hours
         course.certificate_only = data.certificate_only
+        course.offline_practical_hours = data.offline_practical_hours
         existing = {lesson.ext_id: lesson for lesson in repo.lessons_of(s, course.id)}
     wanted = {lesson.id for lesson in data.lessons}
     for gone in [lesson for key, lesson in existing.items() if key not in wanted]:
@@ -145,15 +158,22 @@ def registered_learner_and_course(s: Session, *, institution_id: int, learner_ex
 
 
 def upsert_enrolment(uow: UnitOfWork, *, institution_id: int, learner_ext: str, course_ext: str,
-                     data: EnrolmentIn,
+                     data: EnrolmentIn, policy: Policy, elig: EligibilityRules, actor: str,
+                     now: datetime,
                      new_class_check: Callable[[Learner, date], None] | None = None,
                      ) -> tuple[Enrolment, Learner, Course]:
-    """Create or update an enrolment. ``new_class_check`` (the county's one-month rule) runs
-    when the enrolment is new or its class start moves, and raises to refuse it."""
+    """Create or update an enrolment: the one enrol path (API, demo, simulation).
+
+    The enrolment's class (班) opens with its first enrolment under the rules of an explicit
+    opening (services/classes.py: size, satisfaction gate, annex 3, class hours); a new
+    enrolment or a change of batch checks the course's rules against an existing class too.
+    ``new_class_check`` (the county's one-month rule) runs when the enrolment is new or its
+    class start moves, and raises to refuse it."""
     s = uow.session
     learner, course = registered_learner_and_course(s, institution_id=institution_id,
                                                     learner_ext=learner_ext, course_ext=course_ext)
     enrolment = repo.enrolment(s, learner.id, course.id)
+    joining = enrolment is None or enrolment.class_batch != data.class_batch
     if new_class_check is not None and (enrolment is None
                                         or enrolment.start_date != data.start_date):
         new_class_check(learner, data.start_date)
@@ -163,4 +183,6 @@ def upsert_enrolment(uow: UnitOfWork, *, institution_id: int, learner_ext: str, 
     enrolment.class_batch, enrolment.start_date = data.class_batch, data.start_date
     enrolment.practical_hours, enrolment.last_exam_date = data.practical_hours, data.last_exam_date
     s.flush()
+    classes.class_for_enrolment(uow, enrolment=enrolment, course=course, policy=policy,
+                                elig=elig, actor=actor, now=now, joining=joining)
     return enrolment, learner, course

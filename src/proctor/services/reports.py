@@ -187,6 +187,12 @@ def xlsx_bytes(f: dict[str, Any]) -> bytes:
         insts.add_chart(sat, "I20")
         for row in insts.iter_rows(min_row=2, min_col=7, max_col=7):
             row[0].number_format = "0.0%"
+    rules.column_dimensions["A"].width = 24
+    for sheet in wb.worksheets:  # printed (or opened as PDF): each sheet one landscape page
+        sheet.page_setup.orientation = "landscape"
+        sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+        sheet.sheet_properties.pageSetUpPr.fitToPage = True
+        sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 1
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

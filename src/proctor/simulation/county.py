@@ -44,6 +44,7 @@ COUNTY = "410105"
 LOCAL = timedelta(hours=8)
 DAY = date(2026, 10, 12)  # the simulated (local) day most scenarios study on
 INSTITUTIONS = ("金水区职业培训学校", "华夏技能培训中心", "中原家政服务培训学校")
+CLASS_HOUR_S = 2400.0  # the policy's class hour (每课时不低于40分钟): a shorter lesson counts less
 
 
 class SimClock:
@@ -112,9 +113,11 @@ class CountyWorld:
     def learner(self, sc: Scenario, inst: int, ext: str, id_number: str, course: str,
                 batch: str, start_on: date, *, lessons: int = 3, lesson_s: float = 1500) -> None:
         api, at = self.platforms[inst], local(start_on, 8)
+        hours = round(min(1.0, lesson_s / CLASS_HOUR_S), 4)  # 每课时不低于40分钟
         self.call(api, "PUT", f"/v1/courses/{course}", {
-            "title": f"{course} 课程", "occupation": "电工", "required_class_hours": lessons,
-            "lessons": [{"id": f"L{i}", "seq": i, "duration_s": lesson_s, "class_hours": 1.0}
+            "title": f"{course} 课程", "occupation": "物流信息员", "offline_practical_hours": 8,
+            "required_class_hours": lessons * hours,
+            "lessons": [{"id": f"L{i}", "seq": i, "duration_s": lesson_s, "class_hours": hours}
                         for i in range(1, lessons + 1)]}, at=at)
         self.call(api, "PUT", f"/v1/learners/{ext}", {"real_name": "模拟学员",
                                                      "id_number": id_number}, at=at)

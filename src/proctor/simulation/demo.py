@@ -33,6 +33,7 @@ from proctor.services import registration
 from proctor.services.challenges import plan_to_json
 from proctor.services.evaluation import domain_lesson, evaluate_session
 from proctor.services.ingest import ingest_events
+from proctor.services.standing import eligibility_rules
 from proctor.services.study_sessions import open_session
 from proctor.services.users import create_user
 from proctor.simulation.delivery import deliver
@@ -46,9 +47,10 @@ from proctor.storage.repositories import registry as reg_repo
 from proctor.storage.tables import Challenge, Institution, Photo
 
 COUNTY_REVIEWED = "410105"
-INSTITUTIONS = (("郑州市金水区阳光职业培训学校", "410105", "elec-101", "低压电工作业", "电工"),
-                ("开封市尉氏县家政服务培训学校", "410223", "care-201", "养老护理员（初级）",
-                 "养老护理员"))
+# Annex 3 occupations (config/occupations.toml), both of row 2: 8 offline practical hours each.
+INSTITUTIONS = (("郑州市金水区阳光职业培训学校", "410105", "elec-101", "电子商务师（网店运营）",
+                 "电子商务师"),
+                ("开封市尉氏县家政服务培训学校", "410223", "care-201", "收银员（初级）", "收银员"))
 NAMES = ("张伟", "王芳", "李娜", "刘洋", "陈静", "杨帆", "赵磊", "黄敏", "周强", "吴丽")
 # Learner i's plan: which lesson (1-based) is sat with which cheat; None = all honest.
 # A cheat on an early lesson also makes the later ones invalid (LESSON_ORDER): learner 1 shows
@@ -57,8 +59,10 @@ CHEATS: dict[int, tuple[int, str]] = {
     1: (2, "background_tab"), 2: (4, "seek_forward"), 3: (4, "stand_in"),
     4: (4, "skipped_popups"), 5: (4, "speed_2.0"), 6: (3, "away_from_camera"),
 }
-LESSON_TITLES = {"elec-101": ("安全用电基础", "触电急救", "电工仪表使用", "低压电器安装", "线路检修"),
-                 "care-201": ("职业道德与礼仪", "生活照料", "基础护理", "康复护理", "心理支持")}
+LESSON_TITLES = {"elec-101": ("电子商务基础", "网店开设与装修", "商品发布与营销", "客户服务与售后",
+                              "跨境电商实务"),
+                 "care-201": ("职业道德与服务规范", "收银机操作", "现金与票据识别", "移动支付与结算",
+                              "商品扫码与防损")}
 SKIPS_LESSON = 7  # this learner jumps from lesson 1 to lesson 3 (LESSON_ORDER)
 LESSONS = 4
 # Uploads arriving within this many seconds are stored as one batch: far fewer transactions
@@ -190,6 +194,7 @@ def build_demo(uow: UnitOfWork, *, settings: Settings, policy: Policy, now: date
     store = blob_store(settings)
     today = now.date()
     first_day = now - timedelta(days=DAYS_SPREAD + 2)
+    elig = eligibility_rules(settings)
     staff_institution = None
     for k, (name, county, course_ext, title, occupation) in enumerate(INSTITUTIONS):
         issued = registration.issue_platform_key(uow, institution=name, county_code=county)
@@ -197,8 +202,10 @@ def build_demo(uow: UnitOfWork, *, settings: Settings, policy: Policy, now: date
         summary.institutions.append(f"{name}（{county}）")
         durations = [rng.uniform(2400, 2700) for _ in range(lessons_per_course)]
         registration.upsert_course(uow, institution_id=issued.institution_id, ext_id=course_ext,
+                                   elig=elig,
                                    data=CourseIn(title=title, occupation=occupation,
-                                                 required_class_hours=lessons_per_course, lessons=[
+                                                 required_class_hours=lessons_per_course,
+                                                 offline_practical_hours=8.0, lessons=[
                                                      LessonIn(id=f"L{i + 1}", seq=i + 1,
                                                               title=LESSON_TITLES[course_ext][i % 5],
                                                               duration_s=d, class_hours=1.0)
@@ -217,7 +224,8 @@ def build_demo(uow: UnitOfWork, *, settings: Settings, policy: Policy, now: date
                 uow, institution_id=issued.institution_id, learner_ext=ext, course_ext=course_ext,
                 data=EnrolmentIn(class_batch=f"{today.year}年第{k + 1}期",
                                  start_date=(first_day - timedelta(days=3)).date(),
-                                 practical_hours=8.0 if i % 4 != 3 else 4.0))
+                                 practical_hours=8.0 if i % 4 != 3 else 4.0),
+                policy=policy, elig=elig, actor="system:demo", now=first_day)
             plan = CHEATS.get(i)
             for seq, lesson in enumerate(lessons, start=1):
                 if i == SKIPS_LESSON and seq == 2:

@@ -220,7 +220,7 @@ def _lesson_durations(rng: random.Random, n: int, lesson_s: tuple[float, float] 
 
 def _register(world: World, learner: str, course: str, lessons: list[tuple[float, float]],
               at: float) -> None:
-    body = {"title": f"模拟课程 {course}", "occupation": "电工",
+    body = {"title": f"模拟课程 {course}", "occupation": "物流信息员", "offline_practical_hours": 8,
             "required_class_hours": sum(h for _, h in lessons),
             "lessons": [{"id": f"L{i + 1}", "seq": i + 1, "title": f"第{i + 1}课",
                          "duration_s": round(d, 1), "class_hours": h}

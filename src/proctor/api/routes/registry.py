@@ -23,7 +23,7 @@ from proctor.schemas.registry import (
     LearnerOut,
     LessonOut,
 )
-from proctor.services import classes, outbound, registration
+from proctor.services import outbound, registration
 from proctor.services.county import exams as county_exams
 from proctor.services.county.keys import person_key
 from proctor.services.county.persons import person_of
@@ -39,6 +39,7 @@ def _course_out(course: Course, lessons: list) -> CourseOut:
     return CourseOut(
         id=course.ext_id, title=course.title, occupation=course.occupation,
         required_class_hours=course.required_class_hours, certificate_only=course.certificate_only,
+        offline_practical_hours=course.offline_practical_hours,
         lessons=[LessonOut(id=x.ext_id, seq=x.seq, title=x.title, duration_s=x.duration_s,
                            class_hours=x.class_hours) for x in lessons],
     )
@@ -53,11 +54,15 @@ def _learner_out(learner: Learner) -> LearnerOut:
 
 
 @router.put("/courses/{course_id}", response_model=CourseOut, openapi_extra=json_body(CourseIn))
-def put_course(course_id: ExtIdPath, body: BodyDep, platform: PlatformDep, uow: UowDep) -> CourseOut:
-    """Create or update a course and its ordered lessons."""
+def put_course(course_id: ExtIdPath, body: BodyDep, platform: PlatformDep, uow: UowDep,
+               settings: SettingsDep) -> CourseOut:
+    """Create or update a course and its ordered lessons; annex 3 (docs/paperwork.md): 422
+    OCCUPATION_NOT_ONLINE for an occupation not trained online, 422 PRACTICAL_HOURS_PLAN when
+    it needs more offline practical hours than `offline_practical_hours` plans."""
     data = parse_model(body, CourseIn)
     course = registration.upsert_course(uow, institution_id=platform.institution_id,
-                                        ext_id=course_id, data=data)
+                                        ext_id=course_id, data=data,
+                                        elig=eligibility_rules(settings))
     return _course_out(course, repo.lessons_of(uow.session, course.id))
 
 
@@ -96,8 +101,9 @@ def put_enrolment(learner_id: ExtIdPath, course_id: ExtIdPath, body: BodyDep, pl
                   uow: UowDep, settings: SettingsDep, now: NowDep) -> EnrolmentOut:
     """Enrol a learner in a course (class batch 开班批次 and its start date); 409 `not_eligible`
     when the county's recorded exams forbid a new subsidised class yet (the one-month rule).
-    The class opens with its first enrolment (409 SATISFACTION_RECTIFICATION while the
-    institution is in rectification, 422 CLASS_SIZE over 80)."""
+    The class opens with its first enrolment under the rules of `PUT /v1/classes/…` (409
+    SATISFACTION_RECTIFICATION while the institution is in rectification, 422 CLASS_SIZE over
+    80, CLASS_HOUR_SHORT, CERTIFICATE_ONLY_HOURS, OCCUPATION_NOT_ONLINE, PRACTICAL_HOURS_PLAN)."""
     data = parse_model(body, EnrolmentIn)
     cooldown = eligibility_rules(settings).cooldown_months
 
@@ -107,10 +113,8 @@ def put_enrolment(learner_id: ExtIdPath, course_id: ExtIdPath, body: BodyDep, pl
 
     enrolment, learner, course = registration.upsert_enrolment(
         uow, institution_id=platform.institution_id, learner_ext=learner_id, course_ext=course_id,
-        data=data, new_class_check=one_month_rule)
-    classes.class_for_enrolment(uow, enrolment=enrolment, course=course,
-                                policy=policy_for(settings), elig=eligibility_rules(settings),
-                                actor=f"platform:{platform.key_id}", now=now)
+        data=data, policy=policy_for(settings), elig=eligibility_rules(settings),
+        actor=f"platform:{platform.key_id}", now=now, new_class_check=one_month_rule)
     return EnrolmentOut(learner_id=learner.ext_id, course_id=course.ext_id,
                         class_batch=enrolment.class_batch, start_date=enrolment.start_date,
                         practical_hours=enrolment.practical_hours,

@@ -57,6 +57,8 @@ class Course(Base):
     occupation: Mapped[str] = mapped_column(String(100))
     required_class_hours: Mapped[float] = mapped_column(Float)
     certificate_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 线下实训学时 in the training plan (annex 3 row 2 needs >= 8; migration 0010_paperwork2)
+    offline_practical_hours: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

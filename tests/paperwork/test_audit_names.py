@@ -1,0 +1,26 @@
+"""The paperwork's audit actions read in Chinese on the portal's audit page."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from pathlib import Path
+
+# the catalogue lives in proctor.portal.messages, or in proctor.services.messages once it moves
+# to the services layer (callbacks use it too)
+try:
+    messages = importlib.import_module("proctor.services.messages")
+except ImportError:
+    messages = importlib.import_module("proctor.portal.messages")
+
+SERVICES = Path(__file__).resolve().parents[2] / "src" / "proctor" / "services"
+PAPERWORK = ("classes.py", "makeup.py", "notices.py")
+
+
+def test_every_paperwork_audit_action_has_a_chinese_name() -> None:
+    actions = {a for name in PAPERWORK
+               for a in re.findall(r'action="([a-z_.]+)"', (SERVICES / name).read_text())}
+    assert {"class.opened", "leave.recorded", "rectification.started", "notice.published",
+            "objection.answered"} <= actions
+    for action in sorted(actions):
+        assert re.search(r"[\u4e00-\u9fff]", messages.audit_action(action)), action
