@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
 import re
 from pathlib import Path
 
-# the catalogue lives in proctor.portal.messages, or in proctor.services.messages once it moves
-# to the services layer (callbacks use it too)
-try:
-    messages = importlib.import_module("proctor.services.messages")
-except ImportError:
-    messages = importlib.import_module("proctor.portal.messages")
+from proctor.services import messages
 
 SERVICES = Path(__file__).resolve().parents[2] / "src" / "proctor" / "services"
 PAPERWORK = ("classes.py", "makeup.py", "notices.py")
