@@ -33,3 +33,14 @@ def test_http_driver_judges_honest_and_cheating_learners(database_url: str) -> N
     # verdicts come back through GET /v1/sessions/{id}/verdict with the policy that made them
     assert {r.verdict.policy_id for r in results} == {"henan-2021"}
     assert all(r.events > 50 for r in results if r.scenario == "honest")
+
+
+def test_a_skipped_photo_in_a_short_lesson_is_named_random_photo() -> None:
+    """Issue 10: lessons shorter than a class hour used to say POPUP_GAP only."""
+    results = run_http_simulation(0, 2, seed=4, policy=POLICY,
+                                  scenarios=[SCENARIOS["skipped_photo"]], lesson_s=(600, 720))
+    assert results
+    for r in results:
+        assert r.verdict.status == "invalid"
+        assert "RANDOM_PHOTO" in {v.rule for v in r.verdict.violations}, r.verdict.violations
+
