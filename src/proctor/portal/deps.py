@@ -51,8 +51,7 @@ def viewer(request: Request, uow: UowDep) -> Viewer:
     state = request.app.state
     session = state.codec.load(request)
     request.state.portal_session = session
-    user = accounts.session_user(uow, token=session.sid, now=state.clock(),
-                                 max_age_s=state.settings.session_max_age_s)
+    user = accounts.session_user(uow, token=session.sid)
     if user is None:
         raise LoginRequired
     # A plain copy for the error page, which renders after the unit of work has closed.
