@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from functools import lru_cache
@@ -98,8 +99,20 @@ class Settings(BaseSettings):
     )
     second_review_for_overturn: bool = Field(
         default=False, description="an overturned 'invalid' needs a second reviewer's approval")
-    login_max_failures: int = 5
-    login_window_s: int = 900
+    login_max_failures: int = Field(
+        default=5, ge=1, description="failed sign-ins to one account from one address within "
+        "login_window_s before that account is refused from that address")
+    login_max_failures_per_account: int = Field(
+        default=20, ge=1, description="failed sign-ins to one account from all addresses "
+        "within login_window_s before the account is refused from everywhere")
+    login_max_failures_per_ip: int = Field(
+        default=100, ge=1, description="failed sign-ins from one address (to any account) within "
+        "login_window_s: high, since a county office signs in from behind one NAT")
+    login_window_s: int = Field(default=900, ge=1)
+    trusted_proxies: str = Field(
+        default="", description="comma-separated addresses or CIDR networks of the reverse "
+        "proxies in front of the portal: only from these is X-Forwarded-For believed (the "
+        "client is the last address in it that is not a proxy); empty = the peer's address")
     session_max_age_s: int = 8 * 3600
 
     # callbacks to platforms (CONTRACT §4)
@@ -126,6 +139,23 @@ class Settings(BaseSettings):
         if url.startswith("postgresql://") or url.startswith("postgres://"):
             url = "postgresql+psycopg://" + url.split("://", 1)[1]
         return url
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                try:
+                    ipaddress.ip_network(part.strip(), strict=False)
+                except ValueError:
+                    raise ValueError(f"trusted_proxies: {part.strip()!r} is not an address "
+                                     "or a CIDR network") from None
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(p.strip(), strict=False)
+                     for p in self.trusted_proxies.split(",") if p.strip())
 
     @property
     def is_sqlite(self) -> bool:

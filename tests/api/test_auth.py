@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -105,11 +107,16 @@ def test_key_reaches_only_its_institution(platform: Platform, other_platform: Pl
     assert platform.api.get("/v1/courses/elec-101").json()["title"] == "电子商务师（网店运营）"
 
 
-@pytest.mark.redis
-def test_replay_refused_with_redis_guard(settings: Settings) -> None:
+@contextmanager
+def _with_redis_guard(settings: Settings) -> Iterator[tuple[TestClient, Platform]]:
     settings = settings.model_copy(update={"redis_url": REDIS_URL, "redis_prefix": REDIS_PREFIX})
     with TestClient(create_app(settings)) as client:
-        platform = issue_key(settings, client, "洛阳市职业培训中心", "410302")
+        yield client, issue_key(settings, client, "洛阳市职业培训中心", "410302")
+
+
+@pytest.mark.redis
+def test_replay_refused_with_redis_guard(settings: Settings) -> None:
+    with _with_redis_guard(settings) as (client, platform):
         body = b""
         headers = sign_headers(platform.key_id, platform.secret, body)
         assert client.get("/v1/institution", headers=headers).status_code == 200
@@ -122,9 +129,30 @@ def test_replay_refused_with_redis_guard(settings: Settings) -> None:
 @pytest.mark.redis
 def test_redis_guard_frees_the_id_when_the_request_fails(settings: Settings) -> None:
     """A request that fails (here: 404) is not stored, so its webhook-id may be used again."""
-    settings = settings.model_copy(update={"redis_url": REDIS_URL, "redis_prefix": REDIS_PREFIX})
-    with TestClient(create_app(settings)) as client:
-        platform = issue_key(settings, client, "洛阳市职业培训中心", "410302")
+    with _with_redis_guard(settings) as (client, platform):
         headers = sign_headers(platform.key_id, platform.secret, b"")
         assert client.get("/v1/courses/nope", headers=headers).status_code == 404
         assert redis.Redis.from_url(REDIS_URL).keys(f"{REDIS_PREFIX}webhook-id:{platform.key_id}:*") == []
+
+
+def _forget_redis_state() -> int:
+    """What a Redis restart without persistence (or a FLUSHDB) does, to this run's keys only:
+    the machine's Redis is shared, so never the whole database."""
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(match=f"{REDIS_PREFIX}*", count=500))
+    return int(client.delete(*keys)) if keys else 0
+
+
+@pytest.mark.redis
+def test_replay_refusal_survives_redis_losing_its_state(settings: Settings) -> None:
+    """Issue 10: the receipt is durable in the database; Redis is only the fast path."""
+    with _with_redis_guard(settings) as (client, platform):
+        headers = sign_headers(platform.key_id, platform.secret, b"")
+        assert client.get("/v1/institution", headers=headers).status_code == 200
+        assert _forget_redis_state() >= 1
+        again = client.get("/v1/institution", headers=headers)
+        assert again.status_code == 401
+        assert "replay" in again.json()["error"]["message"]
+        # and a fresh request is still accepted after the loss
+        fresh = sign_headers(platform.key_id, platform.secret, b"")
+        assert client.get("/v1/institution", headers=fresh).status_code == 200

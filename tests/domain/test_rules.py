@@ -11,6 +11,7 @@ from proctor.domain import engine
 from proctor.domain.engine import evaluate
 from proctor.domain.model import (
     Challenge,
+    Lesson,
     OtherSession,
     PhotoOutcome,
     PriorLesson,
@@ -331,3 +332,35 @@ def test_a_policy_may_make_near_duplicates_fatal(policy: Policy) -> None:
     verdict = evaluate(_near_duplicates(1, "pending", end=False), strict, now=T0 + 165)
     assert [v.rule for v in verdict.violations] == ["FACE_LIVENESS"]
     assert verdict.status == "invalid"
+
+
+# --- RANDOM_PHOTO in a lesson shorter than a class hour (issue 10) ---------------------------
+SHORT = Lesson("L2", 2, 600.0, 0.25)
+
+
+def _short_sitting(photo: str) -> SessionInput:
+    """A 600 s lesson watched whole; the plan's one photo moment at playback 300 s was issued and
+    ``photo``: "kept" (a matching face while it was open), "skipped" (never sent: it expired),
+    or "none" (the learner left before the moment, so it was never issued)."""
+    s = watch(600 if photo != "none" else 240).complete().end()
+    challenges: tuple[Challenge, ...] = ()
+    photos: tuple[PhotoOutcome, ...] = ()
+    if photo != "none":
+        at = s.wall_at(300)
+        kept = photo == "kept"
+        challenges = (Challenge("ph", "photo", at, at + 60, at + 2 if kept else None,
+                                "passed" if kept else "expired", 300.0, 1),)
+        photos = (PhotoOutcome("ph-p", "ph", at + 2, "match", 0.4),) if kept else ()
+    return s.session(lesson=SHORT, photo=False, challenges=challenges, photos=photos)
+
+
+def test_a_skipped_photo_in_a_short_lesson_is_named_random_photo(policy: Policy) -> None:
+    verdict = evaluate(_short_sitting("skipped"), policy)
+    assert "RANDOM_PHOTO" in verdict.rules_broken, [v.detail for v in verdict.violations]
+    assert verdict.status == "invalid"
+
+
+def test_a_kept_photo_or_an_unreached_moment_is_no_random_photo(policy: Policy) -> None:
+    for photo in ("kept", "none"):
+        verdict = evaluate(_short_sitting(photo), policy)
+        assert "RANDOM_PHOTO" not in verdict.rules_broken, (photo, verdict.violations)

@@ -77,11 +77,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def serve_in_thread(app: object) -> Iterator[str]:
-    """Run an ASGI app with uvicorn on 127.0.0.1 in a daemon thread; yields its base URL."""
+def serve_in_thread(app: object, port: int | None = None) -> Iterator[str]:
+    """Run an ASGI app with uvicorn on 127.0.0.1 (``port``, else a free one) in a daemon thread;
+    yields its base URL."""
     import uvicorn
 
-    port = _free_port()
+    port = port or _free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )

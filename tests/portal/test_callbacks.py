@@ -74,7 +74,7 @@ def receiver() -> Iterator[Receiver]:
                     self.wfile.write(b"down for maintenance")
                     return
                 state.received.append({"id": headers["webhook-id"], "key": headers.get(
-                    "x-proctor-key"), "payload": payload})
+                    "x-proctor-key"), "payload": payload, "host": headers.get("host")})
             self.send_response(204)
             self.end_headers()
 

@@ -103,6 +103,16 @@ def in_flight_until(events: Sequence[Event], policy: Policy) -> float | None:
     return max(e.server_ts for e in events) + policy.late_telemetry_s
 
 
+def covered_by_sittings(sittings: Sequence[Sequence[Event]], lesson: Lesson,
+                        policy: Policy) -> float:
+    """Seconds of ``lesson``'s media the telemetry of these sittings covers: what a new sitting
+    no longer has to study (the scheduler's ``covered_s``, so a resumed sitting's photo moment
+    falls within what is left)."""
+    intervals = [iv for events in sittings for iv in covered_intervals(
+        build_timeline(events, policy).marks, policy, lesson.duration_s)]
+    return measure(union(intervals, join=policy.coverage_join_s, lo=0.0, hi=lesson.duration_s))
+
+
 def playback_seconds(events: Sequence[Event], policy: Policy) -> float:
     """Playback progress of a session so far (what the challenge scheduler counts in)."""
     return build_timeline(events, policy).played_s

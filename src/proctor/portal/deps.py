@@ -17,10 +17,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from proctor.domain.errors import Forbidden, MalformedRequest
 from proctor.portal.pages import Viewer
 from proctor.portal.security import csrf_ok
+from proctor.services import accounts
 from proctor.services.policies import policy_for
 from proctor.services.scope import Scope
 from proctor.storage.db import UnitOfWork, request_unit_of_work
-from proctor.storage.tables import User
 
 BASE = "/portal"
 DONE_MESSAGES = {
@@ -51,8 +51,8 @@ def viewer(request: Request, uow: UowDep) -> Viewer:
     state = request.app.state
     session = state.codec.load(request)
     request.state.portal_session = session
-    user = uow.session.get(User, session.uid) if session.uid is not None else None
-    if user is None or not user.active:
+    user = accounts.session_user(uow, token=session.sid)
+    if user is None:
         raise LoginRequired
     # A plain copy for the error page, which renders after the unit of work has closed.
     scope = Scope.of(user)

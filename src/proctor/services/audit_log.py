@@ -1,7 +1,9 @@
 """Use case: the append-only, hash-chained audit log (domain/audit.py seals, this stores).
 
-Appending locks the head row (SELECT … FOR UPDATE on PostgreSQL; SQLite has one writer at a time
-anyway), seals the entry after the current head and moves the head. The head is kept in its own
+Appending first writes the head row (an upsert, so the very first entries of an empty log can't
+both start the chain: two parallel first appends used to collide on seq 1 with a 500), which
+locks it on PostgreSQL and takes SQLite's one write lock before anything is read; then it seals
+the entry after the current head and moves the head. The head is kept in its own
 table so that a deleted tail is detected: nothing inside a chain can tell it was cut short.
 """
 
@@ -12,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from proctor.domain.audit import AuditEntry as Entry
@@ -37,21 +40,24 @@ def append(uow: UnitOfWork, *, actor: str, action: str, subject: str, at: dateti
            payload: dict[str, Any] | None = None) -> AuditEntry:
     """Add one entry at the end of the chain, in the caller's transaction."""
     s = uow.session
-    head = s.scalar(select(AuditHead).where(AuditHead.id == HEAD_ID).with_for_update())
+    insert = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
+    claim = insert(AuditHead).values(id=HEAD_ID, seq=0, hash="")
+    s.execute(claim.on_conflict_do_update(index_elements=[AuditHead.id],
+                                          set_={"seq": AuditHead.seq}))
+    head = s.scalar(select(AuditHead).where(AuditHead.id == HEAD_ID)
+                    .execution_options(populate_existing=True))
+    assert head is not None
     # seal() needs only the previous seq and hash: take them from the head, not from the last
     # row, so that an entry edited or deleted behind our back is not silently re-chained.
     prev = (SealedEntry(Entry(head.seq, at, "", "", ""), "", head.hash)
             if head is not None and head.seq > 0 else None)
-    sealed = seal(Entry(seq=(head.seq if head else 0) + 1, at=at, actor=actor, action=action,
+    sealed = seal(Entry(seq=head.seq + 1, at=at, actor=actor, action=action,
                         subject=subject, payload=payload or {}), prev)
     row = AuditEntry(seq=sealed.seq, at=at, actor=actor, action=action, subject=subject,
                      payload=dict(sealed.entry.payload), prev_hash=sealed.prev_hash,
                      hash=sealed.hash)
     s.add(row)
-    if head is None:
-        s.add(AuditHead(id=HEAD_ID, seq=sealed.seq, hash=sealed.hash))
-    else:
-        head.seq, head.hash = sealed.seq, sealed.hash
+    head.seq, head.hash = sealed.seq, sealed.hash
     s.flush()
     return row
 

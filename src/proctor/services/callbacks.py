@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy import select
 from standardwebhooks import Webhook
 
@@ -164,10 +163,12 @@ def deliver_once(uow: UnitOfWork, *, callback_id: str, settings: Settings, now: 
         body, headers = signed_request(cb, key, now)
         cb.last_status_code = None
         try:
-            # again at delivery, after DNS resolution: the name may point inside by now
-            outbound.check_target(cb.url, allow_private=settings.callbacks_allow_private_targets)
-            response = httpx.post(cb.url, content=body, headers=headers,
-                                  timeout=settings.callback_timeout_s, follow_redirects=False)
+            # again at delivery, after DNS resolution: the name may point inside by now; and
+            # the connection goes to the address checked (no second lookup to rebind)
+            addresses = outbound.check_target(
+                cb.url, allow_private=settings.callbacks_allow_private_targets)
+            response = outbound.pinned_post(cb.url, addresses, content=body, headers=headers,
+                                            timeout=settings.callback_timeout_s)
             cb.last_status_code = response.status_code
             if not 200 <= response.status_code < 300:
                 error = f"HTTP {response.status_code}: {response.text[:200]}"

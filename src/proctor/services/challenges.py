@@ -11,12 +11,14 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from proctor.domain.engine import playback_seconds
+from proctor.domain.engine import covered_by_sittings, playback_seconds
 from proctor.domain.errors import Conflict, NotFound
-from proctor.domain.model import Outcome, SessionState
+from proctor.domain.model import Outcome, SessionState, Status
 from proctor.domain.policy import Policy
+from proctor.domain.review import standing_status
 from proctor.domain.scheduler import ChallengePlan, PlannedChallenge, due_challenge, plan_session
-from proctor.services.evaluation import domain_challenge, domain_lesson, events_of
+from proctor.services.evaluation import domain_challenge, domain_events, domain_lesson, events_of
+from proctor.services.evidence_reads import Reads
 from proctor.storage.db import UnitOfWork
 from proctor.storage.repositories import evidence as ev_repo
 from proctor.storage.repositories import study as study_repo
@@ -45,11 +47,31 @@ def plan_from_json(data: dict[str, Any]) -> ChallengePlan:
                                for i, k, at in data["moments"]), float(data["horizon_s"]))
 
 
+def _covered_before(uow: UnitOfWork, study: StudySession, lesson: Lesson, policy: Policy
+                    ) -> float:
+    """Media of the lesson the learner's earlier sittings of it cover (those not standing
+    invalid; one not judged yet counts: better a photo drawn early than past the end)."""
+    reads = Reads(uow.session)
+    earlier = [x for x in reads.sessions_of_learner(study.learner_id, study.course_id)
+               if x.lesson_id == study.lesson_id and x.id != study.id
+               and x.started_at <= study.started_at]
+    verdicts = reads.verdicts([x.id for x in earlier])
+    kept = [x.id for x in earlier if x.id not in verdicts
+            or standing_status(verdicts[x.id].status) != Status.INVALID]
+    if not kept:
+        return 0.0
+    events = reads.event_values(kept)
+    return covered_by_sittings([domain_events(events[sid]) for sid in kept],
+                               domain_lesson(lesson), policy)
+
+
 def draw_plan(uow: UnitOfWork, study: StudySession, policy: Policy) -> None:
-    """At session open: draw the moments with a cryptographic random source."""
+    """At session open: draw the moments with a cryptographic random source, over what is
+    left of the lesson after the learner's earlier sittings (``covered_s``)."""
     lesson = uow.session.get(Lesson, study.lesson_id)
     assert lesson is not None
-    plan = plan_session(secrets.SystemRandom(), policy, domain_lesson(lesson))
+    plan = plan_session(secrets.SystemRandom(), policy, domain_lesson(lesson),
+                        covered_s=_covered_before(uow, study, lesson, policy))
     study.challenge_plan = plan_to_json(plan)
 
 

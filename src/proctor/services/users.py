@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from argon2 import PasswordHasher
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from proctor.domain.errors import Conflict, InvalidInput, NotFound
 from proctor.domain.ids import is_county_code
-from proctor.storage.db import UnitOfWork
+from proctor.storage.db import UnitOfWork, utcnow
 from proctor.storage.repositories import registry as repo
-from proctor.storage.tables import User
+from proctor.storage.tables import PortalLogin, User
 
 ROLES = ("admin", "county_reviewer", "institution_staff", "auditor")
 hasher = PasswordHasher()
+
+
+def _check_password(password: str) -> None:
+    if len(password) < 10:
+        raise InvalidInput("password must have at least 10 characters", field="password")
 
 
 def create_user(uow: UnitOfWork, *, username: str, role: str, display_name: str,
@@ -23,8 +29,7 @@ def create_user(uow: UnitOfWork, *, username: str, role: str, display_name: str,
         raise InvalidInput("username: 3-64 characters of letters, digits, . _ -", field="username")
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
-    if len(password) < 10:
-        raise InvalidInput("password must have at least 10 characters", field="password")
+    _check_password(password)
     bad = [c for c in county_codes if not is_county_code(c)]
     if bad:
         raise InvalidInput(f"county codes must be 6 digits: {', '.join(bad)}", field="county")
@@ -46,3 +51,21 @@ def create_user(uow: UnitOfWork, *, username: str, role: str, display_name: str,
     uow.session.add(user)
     uow.session.flush()
     return user
+
+
+def revoke_sessions(uow: UnitOfWork, *, user_id: int, now: datetime) -> int:
+    """Every portal sign-in of the user refused from now on (services/accounts.py)."""
+    result = uow.session.execute(update(PortalLogin)
+                                 .where(PortalLogin.user_id == user_id,
+                                        PortalLogin.revoked_at.is_(None))
+                                 .values(revoked_at=now))
+    return int(getattr(result, "rowcount", 0) or 0)  # a DML statement's CursorResult
+
+
+def set_password(uow: UnitOfWork, *, user: User, password: str,
+                 now: datetime | None = None) -> None:
+    """A new password; every session signed in with the old one is revoked."""
+    _check_password(password)
+    user.password_hash = hasher.hash(password)
+    revoke_sessions(uow, user_id=user.id, now=now or utcnow())
+    uow.session.flush()

@@ -31,7 +31,8 @@ class Courier:
 
     def __init__(self, b: Behaviour, rng: random.Random, *, opened_at: float) -> None:
         self.b, self.rng, self.opened_at = b, rng, opened_at
-        self.skew = rng.uniform(-600.0, 600.0)  # a constant client clock error
+        drawn = rng.uniform(-600.0, 600.0)  # a constant client clock error
+        self.skew = drawn if b.clock_skew_s is None else b.clock_skew_s
         self.batch: list[RawEvent] = []
         self.flush_at = 0.0
         self.sent: list[Delivered] = []

@@ -166,8 +166,10 @@ class HttpGateway:
 
     def answer_confirm(self, challenge_id: str, at: float) -> None:
         self._catch_up(at)
+        # the client's clock on every field it sends: answered_at carries its skew too
         self.world.call("POST", f"/v1/challenges/{challenge_id}/answer",
-                        {"answer": self.codes.get(challenge_id, ""), "answered_at": _iso(at)},
+                        {"answer": self.codes.get(challenge_id, ""),
+                         "answered_at": _iso(self.courier.client_ts(at))},
                         at=at, ok=(200, 409))  # 409: it expired meanwhile
 
     def answer_frames(self, challenge_id: str, at: float, frames: Sequence[str]) -> None:
@@ -246,15 +248,30 @@ class _Sat:
 
 
 def _sit(world: World, b: Behaviour, learner: str, course: str, lesson: int, duration: float,
-         start_t: float, rng: random.Random) -> _Sat:
+         start_t: float, rng: random.Random, *, start_pos: float = 0.0,
+         stop_pos: float | None = None) -> _Sat:
     r = world.call("POST", "/v1/sessions", {
         "learner_id": learner, "course_id": course, "lesson_id": f"L{lesson}",
         "client": {"user_agent": "proctor-simulate", "device_id": f"{learner}-d1"}}, at=start_t)
     sid = r.json()["session_id"]
     gateway = HttpGateway(world, sid, Courier(b, random.Random(rng.random()), opened_at=start_t))
-    script = act_session(b, duration, 0.0, start_t, rng, gateway)
+    script = act_session(b, duration, start_pos, start_t, rng, gateway, stop_pos=stop_pos)
     last = gateway.finish(script.closed_at)
     return _Sat(sid, len(script.events), last)
+
+
+def _sit_in_parts(world: World, b: Behaviour, learner: str, course: str, lesson: int,
+                  duration: float, start_t: float, rng: random.Random) -> _Sat:
+    """One lesson studied in ``b.sittings`` sittings, each resuming where the last one stopped
+    after a break; the last sitting's session is the one judged (its lesson complete)."""
+    t, sat = start_t, None
+    for part in range(b.sittings):
+        lo = duration * part / b.sittings
+        hi = None if part == b.sittings - 1 else duration * (part + 1) / b.sittings
+        sat = _sit(world, b, learner, course, lesson, duration, t, rng, start_pos=lo, stop_pos=hi)
+        t = _settle(world, sat.settled_from) + rng.uniform(600, 3600)  # a break between sittings
+    assert sat is not None
+    return sat
 
 
 def _settle(world: World, after: float) -> float:
@@ -295,7 +312,8 @@ def simulate_learner(world: World, b: Behaviour, index: int, rng: random.Random,
                     t + rng.uniform(0, 300), rng)
     order = [2] if b.out_of_order else list(range(1, sittings + 1))
     for lesson in order:
-        sat = _sit(world, b, learner, course, lesson, lessons[lesson - 1][0], t, rng)
+        sit = _sit_in_parts if b.sittings > 1 else _sit
+        sat = sit(world, b, learner, course, lesson, lessons[lesson - 1][0], t, rng)
         after = max(sat.settled_from, twin.settled_from if twin else 0.0)
         t = _settle(world, after)
         results.append(SimResult(b.name, b.expect, _verdict(world, sat.session_id, t),

@@ -94,10 +94,11 @@ class _Player:
 
 def act_session(
     b: Behaviour, duration: float, start_pos: float, start_t: float, rng: random.Random,
-    gateway: Gateway,
+    gateway: Gateway, *, stop_pos: float | None = None,
 ) -> SessionScript:
     """Play one sitting of a lesson from ``start_pos`` until its end (or until the cheat
-    leaves), answering challenges as the behaviour says."""
+    leaves, or, with ``stop_pos``, until the play head reaches it: the learner pauses and
+    leaves, to resume in another sitting), answering challenges as the behaviour says."""
     script = SessionScript(opened_at=start_t)
     p = _Player(rng, b, duration, start_t, start_pos, script)
     honest = b.honest_noise
@@ -198,7 +199,11 @@ def act_session(
             p.emit("heartbeat", position=p.noisy(p.pos), rate=p.rate * (1 + rng.gauss(0, 1e-9)),
                    visible=True if lie else not p.hidden, focused=True if lie else not p.blurred)
             next_hb += THROTTLED_HEARTBEAT_S if throttled and lie else HEARTBEAT_S
-        # --- the end of the media -----------------------------------------------------------
+        # --- the end of this sitting, or of the media ---------------------------------------
+        if p.playing and stop_pos is not None and p.pos >= stop_pos:
+            p.emit("pause", position=p.noisy(p.pos))
+            p.playing = False
+            break
         if p.playing and p.pos >= duration:
             if rewatch:
                 rewatch = False

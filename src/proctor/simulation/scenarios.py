@@ -39,9 +39,19 @@ class Behaviour:
     upload_at_end: bool = False  # every event sent in one batch after the session
     compress_time: float = 1.0  # client timestamps squeezed (a bot replaying fast)
     honest_noise: bool = True
+    # honest conditions (issue 10): a client clock this far off on every field it sends (None:
+    # a random constant skew within ±10 min); one lesson studied in this many sittings
+    clock_skew_s: float | None = None
+    sittings: int = 1
 
 
 HONEST = Behaviour("honest")
+# honest learners whose conditions used to fail them: each must come out valid
+HONEST_VARIANTS: tuple[Behaviour, ...] = (
+    Behaviour("honest_clock_fast", clock_skew_s=600.0),
+    Behaviour("honest_clock_slow", clock_skew_s=-600.0),
+    Behaviour("honest_three_sittings", sittings=3),
+)
 
 CHEATS: tuple[Behaviour, ...] = (
     Behaviour("seek_forward", ("FAST_FORWARD",), seek_forward_s=600),
@@ -71,4 +81,4 @@ CHEATS: tuple[Behaviour, ...] = (
               compress_time=0.1),
 )
 
-SCENARIOS: dict[str, Behaviour] = {b.name: b for b in (HONEST, *CHEATS)}
+SCENARIOS: dict[str, Behaviour] = {b.name: b for b in (HONEST, *HONEST_VARIANTS, *CHEATS)}

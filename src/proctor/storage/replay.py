@@ -1,4 +1,11 @@
-"""Replay refusal: a webhook-id is accepted once per platform key within the tolerance window."""
+"""Replay refusal: a webhook-id is accepted once per platform key within the tolerance window.
+
+The receipt that counts is a row in ``webhook_receipts``, written in the request's transaction
+(pruned by beat past twice the tolerance, when the timestamp check refuses the id anyway). With
+Redis configured it is the fast path in front of that row: a replay Redis still remembers is
+refused without touching the database, and one it forgot (a restart without persistence, a
+flush, an eviction) is still refused by the row.
+"""
 
 from __future__ import annotations
 
@@ -35,17 +42,21 @@ class DatabaseReplayGuard:
 
 
 class RedisReplayGuard:
-    """SET NX with an expiry a little past the timestamp tolerance; released if the work fails."""
+    """SET NX with an expiry a little past the timestamp tolerance, then the durable receipt;
+    both released if the work fails."""
 
     def __init__(self, url: str, ttl_s: int, prefix: str = "proctor:") -> None:
         self.client = redis.Redis.from_url(url)
         self.ttl_s = ttl_s
         self.prefix = prefix
+        self.durable = DatabaseReplayGuard()
 
     def claim(self, uow: UnitOfWork, key_id: str, msg_id: str) -> bool:
         key = f"{self.prefix}webhook-id:{key_id}:{msg_id}"
         if not self.client.set(key, b"1", nx=True, ex=self.ttl_s):
             return False
+        if not self.durable.claim(uow, key_id, msg_id):
+            return False  # Redis had forgotten it; the key now set keeps the next one fast
         uow.on_rollback(lambda: self.client.delete(key))
         return True
 

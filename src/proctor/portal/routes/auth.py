@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from proctor.portal.deps import BASE, UowDep, ViewerDep, html, redirect, require_csrf
-from proctor.portal.security import csrf_ok, signed_in
+from proctor.portal.security import client_ip, csrf_ok, signed_in
 from proctor.services import accounts, audit_log
 
 router = APIRouter()
@@ -46,26 +46,27 @@ def login(request: Request, uow: UowDep, username: Annotated[str, Form()] = "",
     if not csrf_ok(session, csrf_token):
         return login_page(request, username=username, next_=_safe_next(next),
                           error="页面已过期，请重新登录。", status=400)
-    ip = request.client.host if request.client else "unknown"
+    ip = client_ip(request, state.settings.trusted_proxy_networks)
     try:
         result = accounts.sign_in(uow, username=username, password=password, ip=ip,
                                   now=state.clock(), settings=state.settings)
     except accounts.Throttled as exc:
         return login_page(request, username=username, next_=_safe_next(next),
                           error=exc.message, status=429)
-    if result.user is None:
+    if result.user is None or result.token is None:
         return login_page(request, username=username, next_=_safe_next(next),
                           error=result.error, status=401)
     response = redirect(_safe_next(next) or f"{BASE}/")
-    state.codec.store(request, response, signed_in(result.user.id))
+    state.codec.store(request, response, signed_in(result.token))
     return response
 
 
 @router.post("/logout")
 def logout(request: Request, v: ViewerDep, csrf_token: Annotated[str, Form()] = ""
            ) -> Response:
-    """Sign out (the cookie is dropped)."""
+    """Sign out: the session is revoked on the server (a copy of the cookie is refused too)."""
     require_csrf(request, csrf_token)
+    accounts.end_session(v.uow, token=request.state.portal_session.sid, now=v.now)
     audit_log.append(v.uow, actor=audit_log.actor_of(v.user), action="user.logout",
                      subject=f"user:{v.user.id}", at=v.now)
     response = redirect(f"{BASE}/login")

@@ -33,6 +33,8 @@ from proctor.storage.tables.review import (
     AuditHead,
     Callback,
     LoginAttempt,
+    LoginCounter,
+    PortalLogin,
     ReviewDecision,
 )
 from proctor.storage.tables.study import StudySession, TelemetryEvent, WebhookReceipt
@@ -55,6 +57,8 @@ __all__ = [
     "AuditHead",
     "Callback",
     "LoginAttempt",
+    "LoginCounter",
+    "PortalLogin",
     "ReviewDecision",
     "Challenge",
     "FaceTemplate",

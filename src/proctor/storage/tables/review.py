@@ -88,3 +88,27 @@ class LoginAttempt(Base):
     ip: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     success: Mapped[bool] = mapped_column(Boolean)
+
+
+class LoginCounter(Base):
+    """Sign-in failures of one key (an account, an account from one address, an address) in a
+    fixed window from ``window_start``. Incremented by one upsert ... RETURNING before the
+    password is checked, so parallel attempts can't all read the same count (services/accounts)."""
+
+    __tablename__ = "login_counters"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    failures: Mapped[int] = mapped_column(Integer)
+
+
+class PortalLogin(Base):
+    """A signed-in portal session: the cookie names it (by a random token, kept here hashed),
+    so signing out, a password change or a deactivation revoke it on the server."""
+
+    __tablename__ = "portal_logins"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
