@@ -19,7 +19,7 @@ from proctor.services.faces import identity_holds, resolve_hold
 from proctor.storage.db import engine_for, session_factory, unit_of_work
 from proctor.storage.tables import FaceEnrolment, FaceTemplate, Learner
 from proctor.vision.models import DLIB_MODEL, SFACE_MODEL
-from tests.face_flows import BIDEN, OBAMA, OBAMA2, photo
+from tests.face_flows import BIDEN, OBAMA, OBAMA2, enrol_photo, photo
 from tests.factories import Platform, resident_id
 
 pytestmark = pytest.mark.face
@@ -32,7 +32,7 @@ def uow_for(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 def enrol(platform: Platform, data: bytes, learner: str):  # type: ignore[no-untyped-def]
-    return platform.api.upload(f"/v1/learners/{learner}/face", [("face.jpg", data)])
+    return enrol_photo(platform, learner, data)
 
 
 def test_one_face_under_two_id_numbers_is_held_for_the_county(
