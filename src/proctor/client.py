@@ -49,11 +49,13 @@ class ProctorClient:
         return self.http.request(method, path, content=body, headers=signed)
 
     def upload(self, path: str, images: list[tuple[str, bytes]], *,
-               field: str = "image") -> httpx.Response:
-        """POST multipart/form-data, one ``field`` part per (file name, bytes), signed over the
-        exact multipart bytes sent (the photo endpoints)."""
+               field: str = "image", fields: dict[str, str] | None = None) -> httpx.Response:
+        """POST multipart/form-data, one ``field`` part per (file name, bytes) plus the text
+        parts ``fields`` (e.g. ``reviewed_by``), signed over the exact multipart bytes sent
+        (the photo endpoints)."""
         files = [(field, (name, data, _image_type(data))) for name, data in images]
-        encoded = httpx.Request("POST", "http://upload.invalid/", files=files)
+        encoded = httpx.Request("POST", "http://upload.invalid/", files=files,
+                                data=fields or None)
         body = encoded.read()
         return self.request("POST", path, raw=body,
                             headers={"Content-Type": encoded.headers["Content-Type"]})

@@ -90,15 +90,15 @@ def enrol_reviewed_cmd(
         raise typer.BadParameter(f"no such file: {photo}")
     settings = get_settings()
     store = blob_store_from_settings(settings)
-    with unit_of_work(session_factory(engine_for(settings.database_url))) as uow:
+    with domain_errors_exit(), \
+            unit_of_work(session_factory(engine_for(settings.database_url))) as uow:
         inst = faces.institution_named(uow, institution)
         now = utcnow()
         row = faces.submit_enrolment(uow, institution_id=inst.id, learner_ext_id=learner_id,
                                      data=photo.read_bytes(), store=store, now=now,
-                                     source="staff_reviewed")
+                                     policy=policy_for(settings), reviewed_by=reviewer)
         process_enrolment(uow, enrolment_id=row.id, store=store, policy=policy_for(settings),
-                          models_dir=settings.models_dir, now=now,
-                          evidence={"reviewed_by": reviewer.strip()})
+                          models_dir=settings.models_dir, now=now)
         status, reasons, sid = row.status, list(row.reasons), row.id
     typer.echo(f"{learner_id}: {status} (staff_reviewed, submission {sid})"
                + (f": {', '.join(reasons)}" if reasons else ""))

@@ -1,7 +1,8 @@
 """Live enrolment (issue #9 item 4) through the signed API, on real frames.
 
 A reference photo comes from an enrolment liveness burst (the drawn action, not frozen, no
-frame repeating an earlier photo) or it is marked as not live (`source` `photo`). A single
+frame repeating an earlier photo) or from a staff-reviewed upload; a bare single photo is
+refused under henan-2021's `enrolment_sources`. A single
 still, a frozen burst, a re-sent burst and print/screen recaptures built from the shared
 photos are refused with `not_live` naming the cue.
 """
@@ -16,12 +17,23 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from proctor.bench._attacks import recapture_burst
 from proctor.cli import app
 from proctor.config import Settings
 from proctor.storage.db import engine_for, session_factory, unit_of_work
 from proctor.storage.tables import FaceEnrolment, FaceTemplate, Institution, Learner
 from proctor.vision.decode import decode_image
-from tests.face_flows import DOG, ENROL_FRAME, OBAMA, burst, clip_frames, frozen_burst, jpeg, photo
+from tests.face_flows import (
+    DOG,
+    ENROL_FRAME,
+    OBAMA,
+    burst,
+    clip_frames,
+    enrol_photo,
+    frozen_burst,
+    jpeg,
+    photo,
+)
 from tests.factories import Platform
 
 pytestmark = pytest.mark.face
@@ -46,26 +58,6 @@ def send(platform: Platform, url: str, frames: list[bytes]):  # type: ignore[no-
     return platform.api.upload(url, [(f"f{i}.jpg", d) for i, d in enumerate(frames)])
 
 
-def recapture(rgb: np.ndarray, *, shift: float = 0.0, tilt: float = 0.0) -> np.ndarray:
-    """A photo shown on a screen (or a print) and filmed again: placed in a frame by a
-    perspective warp (``tilt`` turns the sheet about its vertical axis, ``shift`` moves it),
-    with a pixel grid (moiré), a gamut change (a bluish, flatter screen) and a blur."""
-    h, w = rgb.shape[:2]
-    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-    dx = shift * w
-    t = tilt * h
-    dst = np.float32([[0.12 * w + dx, 0.08 * h + t], [0.88 * w + dx, 0.08 * h - t],
-                      [0.88 * w + dx, 0.92 * h + t], [0.12 * w + dx, 0.92 * h - t]])
-    warped = cv2.warpPerspective(rgb, cv2.getPerspectiveTransform(src, dst), (w, h),
-                                 borderValue=(40, 40, 45)).astype(np.float32)
-    yy, xx = np.mgrid[0:h, 0:w]
-    grid = 0.88 + 0.12 * (np.sin(xx * 2.1) * np.sin(yy * 2.1))
-    warped *= grid[..., None]
-    warped = warped * np.float32([0.92, 0.97, 1.08]) * 0.85 + 25
-    warped = cv2.GaussianBlur(warped, (3, 3), 0)
-    return np.clip(warped, 0, 255).astype(np.uint8)
-
-
 @pytest.fixture
 def learner(platform: Platform) -> None:
     platform.ready_session()
@@ -81,10 +73,79 @@ def test_live_burst_enrols_marked_live(platform: Platform, settings: Settings,
     assert got["source"] == "burst" and got["live"] and got["enrolled"]
 
 
-def test_single_photo_still_enrols_but_not_live(platform: Platform, learner: None) -> None:
-    r = platform.api.upload("/v1/learners/stu-1/face", [("face.jpg", photo(OBAMA))])
+def test_a_bare_single_photo_is_refused_live_enrolment_required(
+        platform: Platform, settings: Settings, learner: None) -> None:
+    """henan-2021's enrolment_sources = ["burst", "staff_reviewed"]: one photo without a
+    reviewer is not a reference photo; the answer names the liveness endpoint."""
+    r = enrol_photo(platform, "stu-1", photo(OBAMA), reviewed_by=None)
+    assert r.status_code == 422, r.text
+    err = r.json()["error"]
+    assert err["code"] == "live_enrolment_required"
+    assert "POST /v1/learners/stu-1/face/liveness" in err["message"]
+    assert "reviewed_by" in err["message"]
+    assert platform.api.get("/v1/learners/stu-1/face").json()["status"] == "none"
+    with unit_of_work(session_factory(engine_for(settings.database_url))) as uow:
+        assert uow.session.scalars(select(FaceEnrolment)).all() == []  # nothing kept
+    blank = enrol_photo(platform, "stu-1", photo(OBAMA), reviewed_by="   ")
+    assert blank.status_code == 422 and blank.json()["error"]["code"] == "live_enrolment_required"
+
+
+def test_a_staff_reviewed_single_photo_enrols_marked_as_such(
+        platform: Platform, settings: Settings, learner: None) -> None:
+    r = enrol_photo(platform, "stu-1", photo(OBAMA), reviewed_by="李老师")
     assert r.status_code == 201, r.text
-    assert r.json()["source"] == "photo" and r.json()["live"] is False
+    body = r.json()
+    assert body["source"] == "staff_reviewed" and body["live"] is False and body["enrolled"]
+    with unit_of_work(session_factory(engine_for(settings.database_url))) as uow:
+        (row,) = uow.session.scalars(select(FaceEnrolment)).all()
+        assert (row.source, row.reviewed_by) == ("staff_reviewed", "李老师")
+        templates = uow.session.scalars(select(FaceTemplate)).all()
+        assert templates and all(t.quality["reviewed_by"] == "李老师" for t in templates)
+
+
+def test_a_policy_listing_photo_takes_the_bare_upload(settings: Settings, platform: Platform,
+                                                      learner: None) -> None:
+    import dataclasses
+    from datetime import UTC, datetime
+
+    from proctor.domain.errors import InvalidInput
+    from proctor.domain.policy import load_policy
+    from proctor.services.faces import submit_enrolment
+    from proctor.storage.blobs import blob_store_from_settings
+
+    henan = load_policy("henan-2021")
+    open_policy = dataclasses.replace(henan, enrolment_sources=("photo", "burst"))
+    store = blob_store_from_settings(settings)
+    with unit_of_work(session_factory(engine_for(settings.database_url))) as uow:
+        inst = uow.session.scalar(select(Institution))
+        assert inst is not None
+        row = submit_enrolment(uow, institution_id=inst.id, learner_ext_id="stu-1",
+                               data=photo(OBAMA), store=store, now=datetime.now(UTC),
+                               policy=open_policy)
+        assert row.source == "photo" and row.reviewed_by is None
+        with pytest.raises(InvalidInput, match="staff reviewed"):  # not in this list
+            submit_enrolment(uow, institution_id=inst.id, learner_ext_id="stu-1",
+                             data=photo(OBAMA), store=store, now=datetime.now(UTC),
+                             policy=open_policy, reviewed_by="李老师")
+
+
+def test_an_enrolment_check_expires_like_a_session_challenge(
+        platform: Platform, settings: Settings, learner: None) -> None:
+    from datetime import timedelta
+
+    url = open_check(platform, settings)
+    sid = url.rsplit("/", 1)[1]
+    with unit_of_work(session_factory(engine_for(settings.database_url))) as uow:
+        row = uow.session.get(FaceEnrolment, sid)
+        assert row is not None
+        row.submitted_at = row.submitted_at - timedelta(seconds=61)  # challenge_expiry_s 60
+    r = send(platform, url, burst(84))
+    assert r.status_code == 410, r.text
+    err = r.json()["error"]
+    assert err["code"] == "expired" and "/v1/learners/stu-1/face/liveness" in err["message"]
+    assert platform.api.get("/v1/learners/stu-1/face").json()["enrolled"] is False
+    # a fresh check with the same live burst enrols
+    assert send(platform, open_check(platform, settings), burst(84)).status_code == 201
 
 
 def test_single_still_as_a_burst_is_refused(platform: Platform, settings: Settings,
@@ -140,12 +201,9 @@ def test_recaptured_photo_is_refused(platform: Platform, settings: Settings, lea
         still = photo(OBAMA)
         rgb = cv2.cvtColor(cv2.imdecode(np.frombuffer(still, np.uint8), cv2.IMREAD_COLOR),
                            cv2.COLOR_BGR2RGB)
-    if motion.startswith("held"):
-        frames = [jpeg(recapture(rgb, shift=0.01 * i)) for i in range(8)]
-    elif motion == "tilted":
-        frames = [jpeg(recapture(rgb, tilt=0.02 * i)) for i in range(8)]
-    else:
-        frames = [jpeg(recapture(rgb, tilt=-0.02 * i)) for i in range(8)]
+    kind = ("held" if motion.startswith("held") else "tilted" if motion == "tilted"
+            else "tilted_back")
+    frames = [jpeg(f) for f in recapture_burst(rgb, kind)]
     r = send(platform, open_check(platform, settings, action), frames)
     assert r.status_code == 422, r.text
     reasons = r.json()["error"]["reasons"]

@@ -8,7 +8,15 @@ from proctor.config import Settings
 from proctor.services.policies import policy_for
 from proctor.storage.db import engine_for, session_factory, unit_of_work
 from proctor.storage.tables import StudySession
-from tests.face_flows import ENROL_FRAME, burst, clip_frames, frozen_burst, jpeg, set_action
+from tests.face_flows import (
+    ENROL_FRAME,
+    burst,
+    clip_frames,
+    enrol_photo,
+    frozen_burst,
+    jpeg,
+    set_action,
+)
 from tests.factories import Platform
 
 pytestmark = pytest.mark.face
@@ -24,7 +32,7 @@ def test_failed_liveness_ends_the_session_after_the_policy_bound(
     attempts = policy_for(settings).challenge_max_attempts
     assert attempts >= 2
     session_id = platform.ready_session()
-    r = platform.api.upload("/v1/learners/stu-1/face", [("f.jpg", jpeg(clip_frames()[ENROL_FRAME]))])
+    r = enrol_photo(platform, "stu-1", jpeg(clip_frames()[ENROL_FRAME]))
     assert r.status_code == 201, r.text
     seen = []
     for n in range(1, attempts + 1):
@@ -53,7 +61,7 @@ def test_failed_liveness_ends_the_session_after_the_policy_bound(
 def test_a_pass_before_the_bound_keeps_the_session(platform: Platform,
                                                   settings: Settings) -> None:
     session_id = platform.ready_session()
-    r = platform.api.upload("/v1/learners/stu-1/face", [("f.jpg", jpeg(clip_frames()[ENROL_FRAME]))])
+    r = enrol_photo(platform, "stu-1", jpeg(clip_frames()[ENROL_FRAME]))
     assert r.status_code == 201, r.text
     cid = platform.api.get(f"/v1/sessions/{session_id}/challenge").json()["challenge_id"]
     assert send(platform, cid, frozen_burst()).json()["session_ended"] is None

@@ -31,6 +31,7 @@ from tests.face_flows import (
     add_challenge,
     burst,
     clip_frames,
+    enrol_photo,
     frozen_burst,
     jpeg,
     photo,
@@ -46,7 +47,7 @@ def uow_for(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 def enrol(platform: Platform, data: bytes, learner: str = "stu-1"):  # type: ignore[no-untyped-def]
-    return platform.api.upload(f"/v1/learners/{learner}/face", [("face.jpg", data)])
+    return enrol_photo(platform, learner, data)
 
 
 def send(platform: Platform, challenge_id: str, *images: bytes):  # type: ignore[no-untyped-def]

@@ -36,6 +36,8 @@ def test_henan_loads_with_the_plan_thresholds() -> None:
     (lambda r: r["face"].update(replay_candidate_hamming=65), "must be in 0..64"),
     (lambda r: r["face"].update(near_duplicate_hamming=24), "must not exceed replay_candidate"),
     (lambda r: r["face"].update(replay_max_residual=-1.0), "must not be negative"),
+    (lambda r: r["face"].update(enrolment_sources=["selfie"]), "enrolment_sources must be"),
+    (lambda r: r["face"].update(enrolment_sources=[]), "enrolment_sources must be"),
 ])
 def test_bad_policies_fail_clearly(mutate: Any, message: str) -> None:
     raw = _raw()

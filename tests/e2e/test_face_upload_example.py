@@ -26,9 +26,11 @@ def test_curl_upload_recipe_enrols_a_face(live_server: LiveServer, tmp_path) -> 
     from proctor.bench._faces_data import faces_dir
 
     script = _example("bash-upload") + f'\nupload /v1/learners/stu-9/face "{faces_dir() / OBAMA}"\n'
+    env["REVIEWED_BY"] = "王老师（教务处）"  # henan-2021 takes one photo only staff-reviewed
     out = subprocess.run(["bash", "-euo", "pipefail", "-c", script], env=env,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     answer = json.loads(out.stdout)
     assert answer["status"] == "enrolled", answer
-    assert api.get("/v1/learners/stu-9/face").json()["enrolled"] is True
+    got = api.get("/v1/learners/stu-9/face").json()
+    assert got["enrolled"] is True and got["source"] == "staff_reviewed"

@@ -239,8 +239,9 @@ def test_dlib_can_only_veto_in_the_fusion(engine, obama_template):
 
 def test_chinese_learners_are_told_apart_at_the_policy_threshold(engine):
     """east-asian/ (13 Chinese identities) + Yao Ming + Zhao Wei: the default matcher at the
-    policy threshold accepts no more than 0.1% of impostor pairs; per photo it refuses 2 of
-    64 genuine pairs (3.1%, docs/faces.md), both within east-asian/ (2 of 42)."""
+    policy threshold accepts no more than 0.1% of impostor pairs and at least 97% of genuine
+    pairs, per photo (the issue's "Done when"). Before the alignment points were refined on
+    the face crop it refused 2 of 64 (3.1%) and this failed (docs/faces.md)."""
     embs = []
     for p in grouped_photos()["east_asian"]:
         try:
@@ -257,7 +258,20 @@ def test_chinese_learners_are_told_apart_at_the_policy_threshold(engine):
     fmr = float(np.mean(np.array(imp) <= POLICY.match_distance))
     fnmr = float(np.mean(np.array(gen) > POLICY.match_distance))
     assert fmr <= 0.001, f"false match rate {fmr:.3%}"
-    assert fnmr <= 0.035, f"false non-match rate {fnmr:.2%}"
+    assert fnmr <= 0.03, f"false non-match rate {fnmr:.2%}"
+
+
+def test_refined_points_stay_on_the_face_and_fall_back_without_one(engine):
+    """The SFace alignment points are found again on the face crop: on a large photo they move
+    by a few pixels at most (the same face), and where the crop shows no face the detector's
+    first points are kept."""
+    rgb = load("ageitgey/examples/obama.jpg")
+    (face,) = engine.significant_faces(engine.detect(rgb, POLICY), POLICY)
+    refined = engine.refine_points(rgb, face)
+    shift = np.abs(refined.points - face.points).max()
+    assert 0 < shift < 0.1 * face.box[2]
+    blank = np.full_like(rgb, 128)
+    assert engine.refine_points(blank, face) is face
 
 
 def test_a_downscaled_replay_under_the_size_gate_still_leaves_its_trace(engine, obama_template):

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from proctor.config import Settings
 from proctor.main import create_app
-from tests.face_flows import OBAMA, OBAMA2, add_challenge, photo
+from tests.face_flows import OBAMA, OBAMA2, add_challenge, enrol_photo, photo
 from tests.factories import issue_key
 
 
@@ -36,7 +36,7 @@ def main(database_url: str, broker: str, blobs: str) -> dict:
     with TestClient(create_app(settings)) as client:
         platform = issue_key(settings, client, "郑州市金水区职业培训学校", "410105")
         session_id = platform.ready_session()
-        r = platform.api.upload("/v1/learners/stu-1/face", [("face.jpg", photo(OBAMA))])
+        r = enrol_photo(platform, "stu-1", photo(OBAMA))
         out["enrol"] = (r.status_code, r.json())
         face = wait_for(lambda: platform.api.get("/v1/learners/stu-1/face").json(),
                         lambda b: b["status"] != "pending")

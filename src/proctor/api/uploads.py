@@ -38,12 +38,9 @@ async def get_upload_platform(request: Request, uow: UowDep, body: UploadBodyDep
 UploadPlatformDep = Annotated[Platform, Depends(get_upload_platform)]
 
 
-def image_parts(body: bytes, content_type: str | None, *, field: str = "image") -> list[bytes]:
-    """The contents of every ``field`` part of a multipart/form-data body, in order.
-
-    Other fields are ignored. 400 when the body is not well-formed multipart; 422 when it holds
-    no ``field`` part.
-    """
+def _named_parts(body: bytes, content_type: str | None, field: str) -> list[tuple[str, bytes]]:
+    """(name, contents) of every part of a multipart/form-data body, in order; 400 when the
+    body is not well-formed multipart (``field`` names the part the caller expects)."""
     kind, params = parse_options_header(content_type)
     boundary = params.get(b"boundary")
     if kind != b"multipart/form-data" or not boundary:
@@ -83,12 +80,34 @@ def image_parts(body: bytes, content_type: str | None, *, field: str = "image") 
         raise MalformedRequest(f"the multipart body cannot be parsed ({exc})") from None
     if not ended:
         raise MalformedRequest("the multipart body is truncated (no closing boundary)")
-    images = []
+    out = []
     for headers, data in parts:
         _, disposition = parse_options_header(headers.get("content-disposition", ""))
-        if disposition.get(b"name", b"").decode("latin-1") == field:
-            images.append(bytes(data))
+        out.append((disposition.get(b"name", b"").decode("latin-1"), bytes(data)))
+    return out
+
+
+def image_parts(body: bytes, content_type: str | None, *, field: str = "image") -> list[bytes]:
+    """The contents of every ``field`` part of a multipart/form-data body, in order.
+
+    Other fields are ignored. 400 when the body is not well-formed multipart; 422 when it holds
+    no ``field`` part.
+    """
+    images = [data for name, data in _named_parts(body, content_type, field) if name == field]
     if not images:
         raise InvalidInput(f"no `{field}` part in the multipart body", field=field,
                            code="missing")
     return images
+
+
+def text_part(body: bytes, content_type: str | None, field: str) -> str | None:
+    """The one text part ``field`` of a multipart/form-data body (UTF-8), or None."""
+    values = [data for name, data in _named_parts(body, content_type, "image") if name == field]
+    if len(values) > 1:
+        raise InvalidInput(f"send at most one `{field}` part", field=field)
+    if not values:
+        return None
+    try:
+        return values[0].decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput(f"`{field}` must be UTF-8 text", field=field) from None

@@ -71,3 +71,33 @@ def blurred(rgb: np.ndarray, sigma: float = 4.0) -> np.ndarray:
 
 def darkened(rgb: np.ndarray, factor: float = 0.15) -> np.ndarray:
     return np.clip(rgb.astype(np.float32) * factor, 0, 255).astype(np.uint8)
+
+
+def filmed_recapture(rgb: np.ndarray, *, shift: float = 0.0, tilt: float = 0.0) -> np.ndarray:
+    """A photo shown on a screen (or a print) and filmed again: placed in a frame by a
+    perspective warp (``tilt`` turns the sheet about its vertical axis, ``shift`` moves it),
+    with a pixel grid (moiré), a gamut change (a bluish, flatter screen) and a blur."""
+    h, w = rgb.shape[:2]
+    src = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+    dx = shift * w
+    t = tilt * h
+    dst = np.array([[0.12 * w + dx, 0.08 * h + t], [0.88 * w + dx, 0.08 * h - t],
+                    [0.88 * w + dx, 0.92 * h + t], [0.12 * w + dx, 0.92 * h - t]], np.float32)
+    warped = cv2.warpPerspective(rgb, cv2.getPerspectiveTransform(src, dst), (w, h),
+                                 borderValue=(40, 40, 45)).astype(np.float32)
+    yy, xx = np.mgrid[0:h, 0:w]
+    grid = 0.88 + 0.12 * (np.sin(xx * 2.1) * np.sin(yy * 2.1))
+    warped *= grid[..., None]
+    warped = warped * np.array([0.92, 0.97, 1.08], np.float32) * 0.85 + 25
+    blurred = cv2.GaussianBlur(warped, (3, 3), 0)
+    return np.clip(blurred, 0, 255).astype(np.uint8)
+
+
+def recapture_burst(rgb: np.ndarray, motion: str, n: int = 8) -> list[np.ndarray]:
+    """``n`` frames of ``rgb`` filmed on a screen/print: ``held`` (hand shake: 1%-of-width
+    shifts), ``tilted`` / ``tilted_back`` (the sheet turned about its vertical axis, ±2% of
+    its height per frame, to fake a head turn)."""
+    if motion == "held":
+        return [filmed_recapture(rgb, shift=0.01 * i) for i in range(n)]
+    step = 0.02 if motion == "tilted" else -0.02
+    return [filmed_recapture(rgb, tilt=step * i) for i in range(n)]

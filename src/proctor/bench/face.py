@@ -165,7 +165,7 @@ def _accuracy(engine: FaceEngine, photos: Sequence[Photo],
     figures["face_fnmr_yao_ming"] = round(float((yao > threshold).mean()), 4)
     figures["face_min_distance_yao_vs_zhaowei"] = round(float(cross.min()), 3)
     lines = ["| threshold | FNMR | FMR |", "|---|---|---|"]
-    for t in (0.5, 0.55, 0.6, 0.614, 0.65):
+    for t in (0.5, 0.55, 0.6, 0.611, 0.65):
         lines.append(f"| {t} | {(g > t).mean():.2%} | {(i <= t).mean():.3%} |")
     md = (
         f"{len(kept)} photos of {len({r[0] for r in kept})} people ({len(rows) - len(kept)} "

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from proctor.api.deps import BodyDep, NowDep, SettingsDep, UowDep, parse_json
-from proctor.api.uploads import UploadBodyDep, image_parts
+from proctor.api.uploads import UploadBodyDep, image_parts, text_part
 from proctor.config import PROJECT_ROOT
 from proctor.demo_player.media import make_lesson_video
 from proctor.domain.errors import MalformedRequest, NotFound
@@ -132,7 +132,9 @@ def start(request: Request, body: BodyDep, uow: UowDep, settings: SettingsDep,
 @router.post("/api/enrol/{learner_id}")
 def enrol(request: Request, learner_id: str, body: UploadBodyDep, uow: UowDep,
           settings: SettingsDep, now: NowDep) -> JSONResponse:
-    """The learner's enrolment photo, taken by the page's camera (a platform sends it signed)."""
+    """One enrolment photo, as the platform backend would send it: through the policy's
+    `enrolment_sources` like the API's (henan-2021: only with a `reviewed_by` part naming the
+    staff member who checked it; else 422 `live_enrolment_required`)."""
     from proctor.services.face_checks import process_enrolment
 
     images = image_parts(body, request.headers.get("content-type"))
@@ -140,13 +142,50 @@ def enrol(request: Request, learner_id: str, body: UploadBodyDep, uow: UowDep,
         raise MalformedRequest("send exactly one `image` part")
     key = _platform_key(uow)
     store = blob_store_from_settings(settings)
-    row = faces.submit_enrolment(uow, institution_id=key.institution_id, learner_ext_id=learner_id,
-                                 data=images[0], store=store, now=now)
+    row = faces.submit_enrolment(
+        uow, institution_id=key.institution_id, learner_ext_id=learner_id, data=images[0],
+        store=store, now=now, policy=policy_for(settings),
+        reviewed_by=text_part(body, request.headers.get("content-type"), "reviewed_by"))
     process_enrolment(uow, enrolment_id=row.id, store=store, policy=policy_for(settings),
                       models_dir=settings.models_dir, now=now)
     if row.status == "rejected":
         return JSONResponse({"enrolled": False, "reasons": list(row.reasons)}, status_code=422)
     return JSONResponse({"enrolled": True})
+
+
+@router.post("/api/enrol/{learner_id}/liveness")
+def open_live_enrolment(learner_id: str, uow: UowDep, settings: SettingsDep,
+                        now: NowDep) -> dict[str, Any]:
+    """The page's camera enrolment: a live check (the drawn action), as
+    `POST /v1/learners/{id}/face/liveness` opens it for a platform."""
+    from proctor.services.challenges import LIVENESS_ACTIONS, LIVENESS_FRAMES
+
+    key = _platform_key(uow)
+    action = secrets.choice(faces.ENROLMENT_ACTIONS)
+    row = faces.open_live_enrolment(uow, institution_id=key.institution_id,
+                                    learner_ext_id=learner_id, action=action, now=now,
+                                    policy=policy_for(settings))
+    return {"submission_id": row.id, "action": action, "prompt": LIVENESS_ACTIONS[action],
+            "frames": list(LIVENESS_FRAMES)}
+
+
+@router.post("/api/enrol/{learner_id}/liveness/{submission_id}")
+def live_enrol(request: Request, learner_id: str, submission_id: str, body: UploadBodyDep,
+               uow: UowDep, settings: SettingsDep, now: NowDep) -> JSONResponse:
+    """The burst of the page's live enrolment, judged like the API's."""
+    from proctor.services.face_checks import process_enrolment_burst
+
+    key = _platform_key(uow)
+    policy = policy_for(settings)
+    row, action = faces.awaiting_burst(uow, institution_id=key.institution_id,
+                                       learner_ext_id=learner_id, submission_id=submission_id,
+                                       policy=policy, now=now)
+    images = image_parts(body, request.headers.get("content-type"))
+    process_enrolment_burst(uow, row, action, images, store=blob_store_from_settings(settings),
+                            policy=policy, models_dir=settings.models_dir, now=now)
+    if row.status == "rejected":
+        return JSONResponse({"enrolled": False, "reasons": list(row.reasons)}, status_code=422)
+    return JSONResponse({"enrolled": row.status == "enrolled", "status": row.status})
 
 
 @router.post("/api/session/{learner_id}")

@@ -80,6 +80,9 @@ class Policy:
     near_duplicate_hamming: int = _in("face")
     class_hour_s: float = _in("face")
     photo_edge_margin_s: float = _in("face")
+    # where a reference photo may come from: photo (one platform upload) | burst (enrolment
+    # liveness) | staff_reviewed (an upload institution staff checked against the person)
+    enrolment_sources: tuple[str, ...] = _in("face")
 
     # LESSON_ORDER and aggregation
     enforce_lesson_order: bool = _in("lesson")
@@ -106,6 +109,7 @@ MAKEUP_MODES = ("after_leave", "always", "never")
 EXTENSION_TABLES = frozenset({"county"})
 # the face matchers of proctor.vision.faces.Matcher (kept as plain names: domain has no I/O)
 MATCH_MODELS = ("sface", "dlib", "sface+dlib_veto")
+ENROLMENT_SOURCES = ("photo", "burst", "staff_reviewed")
 _PHASH_BITS = 64
 
 
@@ -208,6 +212,10 @@ def _check_ranges(v: dict[str, Any]) -> list[str]:
         problems.append(f"match_model must be one of {', '.join(MATCH_MODELS)}")
     if v["certain_mismatch_distance"] <= v["match_distance"]:
         problems.append("certain_mismatch_distance must exceed match_distance")
+    bad_sources = set(v["enrolment_sources"]) - set(ENROLMENT_SOURCES)
+    if bad_sources or not v["enrolment_sources"]:
+        problems.append(f"enrolment_sources must be a non-empty list of "
+                        f"{', '.join(ENROLMENT_SOURCES)}")
     unknown = set(v["fatal_photo_outcomes"]) - _PHOTO_OUTCOMES
     if unknown:
         problems.append(f"fatal_photo_outcomes has unknown outcomes {sorted(unknown)}")

@@ -31,6 +31,7 @@ class FaceLivenessCheckOut(BaseModel):
     prompt: str
     frames: list[int] = Field(description="how many frames to send: [min, max]")
     upload_url: str
+    expires_at: datetime = Field(description="the burst must arrive before this (410 after)")
 
 
 class ProcessingOut(BaseModel):

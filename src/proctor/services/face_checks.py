@@ -148,6 +148,8 @@ def process_enrolment(uow: UnitOfWork, *, enrolment_id: str, store: BlobStore, p
     if result.live_score is not None:
         quality["live_score"] = round(result.live_score, 4)
     quality.update({"source": row.source, **(evidence or {})})
+    if row.reviewed_by:
+        quality["reviewed_by"] = row.reviewed_by
     install_templates(uow, row, dict(result.templates), phash=result.phash, quality=quality,
                       policy=policy, now=now)
     return row

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from proctor.domain.errors import Conflict, InvalidInput, NotFound
+from proctor.domain.errors import Conflict, Gone, InvalidInput, NotFound
 from proctor.domain.ids import mask_id_number
+from proctor.domain.policy import Policy
+from proctor.services import audit_log
+from proctor.services.scope import Scope
 from proctor.services.uploads import check_image
 from proctor.storage.blobs import BlobStore
 from proctor.storage.db import UnitOfWork
@@ -26,6 +29,7 @@ from proctor.storage.tables import (
     FaceTemplate,
     Institution,
     Learner,
+    User,
 )
 
 # Reason prefixes of the vision layer grouped into the codes clients act on.
@@ -40,19 +44,36 @@ def learner_of(uow: UnitOfWork, institution_id: int, learner_ext_id: str) -> Lea
 
 
 def submit_enrolment(uow: UnitOfWork, *, institution_id: int, learner_ext_id: str, data: bytes,
-                     store: BlobStore, now: datetime, source: str = "photo") -> FaceEnrolment:
+                     store: BlobStore, now: datetime, policy: Policy,
+                     reviewed_by: str | None = None) -> FaceEnrolment:
     """Check the upload, keep the photo, and record a pending enrolment for the vision task.
 
-    ``source``: ``photo`` (one upload from the platform: not live) or ``staff_reviewed`` (an
-    upload institution staff checked against the person, `proctor faces enrol-reviewed`)."""
+    One uploaded photo is ``staff_reviewed`` when ``reviewed_by`` names the staff member who
+    checked it against the person (API field `reviewed_by`, `proctor faces enrol-reviewed`),
+    else a bare ``photo``. Either is refused (422 ``live_enrolment_required``, nothing kept)
+    unless the policy's ``enrolment_sources`` allows it: every single-photo path comes here."""
+    reviewer = (reviewed_by or "").strip() or None
+    if reviewer is not None and len(reviewer) > 100:
+        raise InvalidInput("reviewed_by is at most 100 characters", field="reviewed_by")
+    source = "photo" if reviewer is None else "staff_reviewed"
     learner = learner_of(uow, institution_id, learner_ext_id)
+    if source not in policy.enrolment_sources:
+        live = "burst" in policy.enrolment_sources
+        raise InvalidInput(
+            f"policy {policy.id} does not accept a {source.replace('_', ' ')} as the reference "
+            f"photo (enrolment_sources: {', '.join(policy.enrolment_sources)}): "
+            + (f"enrol live with POST /v1/learners/{learner_ext_id}/face/liveness"
+               if live else "")
+            + (" or send the upload with `reviewed_by` naming the staff member who checked it"
+               if "staff_reviewed" in policy.enrolment_sources and reviewer is None else ""),
+            field="image", code="live_enrolment_required")
     checked = check_image(data)
     blob = store.put(checked.data, checked.content_type)
     row = FaceEnrolment(
         id=str(uuid.uuid4()), learner_id=learner.id, institution_id=institution_id,
         status="pending", reasons=[], blob_key=blob.key, sha256=blob.sha256,
         content_type=checked.content_type, width=checked.image.width,
-        height=checked.image.height, submitted_at=now, source=source)
+        height=checked.image.height, submitted_at=now, source=source, reviewed_by=reviewer)
     uow.session.add(row)
     uow.session.flush()
     return row
@@ -105,6 +126,8 @@ class HoldSide:
     real_name: str
     id_number_masked: str
     photo_blob_key: str | None  # None once purged
+    id_number: str = ""  # in full: shown only to roles that see full ID numbers (Scope)
+    learner_pk: int = 0  # the learner's row id (the county person page)
 
 
 @dataclass(frozen=True)
@@ -128,7 +151,8 @@ def _side(uow: UnitOfWork, learner_id: int, blob_key: str | None) -> HoldSide:
     assert learner is not None
     inst = s.get(Institution, learner.institution_id)
     return HoldSide(learner.ext_id, inst.name if inst else "", inst.county_code if inst else "",
-                    learner.real_name, mask_id_number(learner.id_number), blob_key)
+                    learner.real_name, mask_id_number(learner.id_number), blob_key,
+                    id_number=learner.id_number, learner_pk=learner.id)
 
 
 def identity_holds(uow: UnitOfWork, county_codes: list[str] | None,
@@ -187,6 +211,48 @@ def resolve_hold(uow: UnitOfWork, hold_id: int, *, decision: str, user_id: int,
     return hold
 
 
+# the portal's words for a hold decision → resolve_hold's
+HOLD_DECISIONS = {"release": "cleared", "confirm": "confirmed"}
+
+
+def scoped_hold(uow: UnitOfWork, scope: Scope, hold_id: int,
+                include_decided: bool = True) -> IdentityHoldView:
+    """The hold ``hold_id`` if either learner's county is in ``scope`` (404 otherwise)."""
+    counties = None if scope.sees_all else list(scope.county_codes)
+    for view in identity_holds(uow, counties, include_decided=include_decided):
+        if view.hold_id == hold_id:
+            return view
+    raise NotFound("没有找到该人脸核查记录，或不在您的权限范围内。", field="hold_id")
+
+
+def decide_hold(uow: UnitOfWork, *, user: User, scope: Scope, hold_id: int, decision: str,
+                reason: str, now: datetime) -> FaceIdentityHold:
+    """A county reviewer's decision on a 1:N hit, audited: ``release`` (two people: the held
+    templates take force once no hold of the submission is open) or ``confirm`` (one person
+    under two identities, or another face under this ID number: the submission is
+    rejected)."""
+    if not scope.can_review:
+        raise NotFound("没有找到该人脸核查记录，或不在您的权限范围内。", field="hold_id")
+    view = scoped_hold(uow, scope, hold_id)
+    if decision not in HOLD_DECISIONS:
+        raise InvalidInput("请选择“放行（不是同一人）”或“确认为同一人”。", field="decision")
+    if not reason.strip():
+        raise InvalidInput("请填写复核理由。", field="reason")
+    if view.status != "open":
+        raise Conflict("该记录已有结论。", field="decision")
+    hold = resolve_hold(uow, hold_id, decision=HOLD_DECISIONS[decision], user_id=user.id,
+                        now=now)
+    audit_log.append(uow, actor=audit_log.actor_of(user), action=f"faces.hold.{decision}",
+                     subject=f"face_identity_hold:{hold.id}", at=now,
+                     payload={"kind": hold.kind, "scope": hold.scope, "model": hold.model,
+                              "distance": round(hold.distance, 4),
+                              "learner": view.new.learner_id, "institution": view.new.institution,
+                              "other_learner": view.other.learner_id,
+                              "other_institution": view.other.institution,
+                              "reason": reason.strip()[:2000]})
+    return hold
+
+
 # --- live enrolment: a liveness burst, as at a session's opening -------------------------
 
 AWAITING_BURST = "awaiting_burst"
@@ -196,8 +262,13 @@ ENROLMENT_ACTIONS = ("open_mouth", "turn_left", "turn_right")
 
 
 def open_live_enrolment(uow: UnitOfWork, *, institution_id: int, learner_ext_id: str,
-                        action: str, now: datetime) -> FaceEnrolment:
-    """An enrolment liveness check: the service's drawn ``action``, awaiting the burst."""
+                        action: str, now: datetime, policy: Policy) -> FaceEnrolment:
+    """An enrolment liveness check: the service's drawn ``action``, awaiting the burst. It
+    expires ``policy.challenge_expiry_s`` after it was opened, like a session's challenge."""
+    if "burst" not in policy.enrolment_sources:
+        raise InvalidInput(f"policy {policy.id} does not accept live enrolment "
+                           f"(enrolment_sources: {', '.join(policy.enrolment_sources)})",
+                           code="live_enrolment_not_accepted")
     if action not in ENROLMENT_ACTIONS:
         raise InvalidInput(f"unknown enrolment action {action!r}", field="action")
     learner = learner_of(uow, institution_id, learner_ext_id)
@@ -210,13 +281,25 @@ def open_live_enrolment(uow: UnitOfWork, *, institution_id: int, learner_ext_id:
     return row
 
 
+def enrolment_check_expires_at(row: FaceEnrolment, policy: Policy) -> datetime:
+    return row.submitted_at + timedelta(seconds=policy.challenge_expiry_s)
+
+
 def awaiting_burst(uow: UnitOfWork, *, institution_id: int, learner_ext_id: str,
-                   submission_id: str) -> tuple[FaceEnrolment, str]:
-    """The open enrolment check ``submission_id`` of this learner and its action."""
+                   submission_id: str, policy: Policy, now: datetime) -> tuple[FaceEnrolment, str]:
+    """The open enrolment check ``submission_id`` of this learner and its action.
+
+    410 ``expired`` once ``challenge_expiry_s`` has passed since it was opened: the client
+    opens a new one, with a new action (an expired check never takes an answer)."""
     learner = learner_of(uow, institution_id, learner_ext_id)
     row = uow.session.get(FaceEnrolment, submission_id, with_for_update=True)
     if row is None or row.learner_id != learner.id:
         raise NotFound(f"unknown enrolment check {submission_id!r}", field="submission_id")
+    expires = enrolment_check_expires_at(row, policy)
+    if row.status == AWAITING_BURST and now > expires:
+        raise Gone(f"enrolment check {submission_id!r} expired at {expires.isoformat()}; open "
+                   f"a new one with POST /v1/learners/{learner_ext_id}/face/liveness",
+                   field="submission_id", code="expired")
     if row.status != AWAITING_BURST:
         raise Conflict(f"enrolment check {submission_id!r} was answered already ({row.status})")
     action = next((r[len(ACTION_PREFIX):] for r in row.reasons if r.startswith(ACTION_PREFIX)),

@@ -41,6 +41,12 @@ MINIFASNET_FILES = (  # (file, crop scale around the face box) as the models wer
     ("minifasnet_v1se_scale4.0_80x80.onnx", 4.0),
 )
 TEMPLATE_DIM = 128
+# SFace alignment points re-detected on a crop REFINE_MARGIN × the face box, resampled to
+# REFINE_SIDE px (the face ~160 px there); a box scoring REFINE_SCORE counts in the crop, which
+# holds the face already found (docs/faces.md "Alignment refined")
+REFINE_SIDE = 320
+REFINE_MARGIN = 2.0
+REFINE_SCORE = 0.5
 
 # a learner's templates: model id → vector
 Templates = Mapping[str, np.ndarray]
@@ -63,12 +69,12 @@ class MatchPolicy:
 
     matcher: Matcher = Matcher.SFACE
     # same person at or below this distance of the deciding model (SFace: 1 − cosine; dlib:
-    # Euclidean). SFace 0.614 = cosine 0.386, FMR ≤ 0.1% on Chinese faces (docs/faces.md)
-    match_distance: float = 0.614
+    # Euclidean). SFace 0.611 = cosine 0.389, FMR ≤ 0.1% on Chinese faces (docs/faces.md)
+    match_distance: float = 0.611
     # sface+dlib_veto only: a dlib distance above this turns an SFace match into a mismatch
     dlib_veto_distance: float = 0.6
     # a frame of a burst this far is someone else whatever the burst's mean says
-    certain_mismatch_distance: float = 0.85
+    certain_mismatch_distance: float = 0.75
     # YuNet confidence for a box to count as a face; its own default. Measured: the dog in
     # dlib's dogs.jpg scores 0.87, the weakest real face of the shared photos 0.918.
     detect_score: float = 0.9
@@ -249,8 +255,42 @@ class FaceEngine:
         shape = self._shape_predictor(rgb, rect)
         return np.asarray(self._encoder.compute_face_descriptor(rgb, shape, num_jitters))
 
+    def refine_points(self, rgb: np.ndarray, face: Face) -> Face:
+        """``face`` with YuNet's five points found again on a square crop of it (side
+        ``REFINE_MARGIN`` × the box, centred on it) resampled to ``REFINE_SIDE`` px.
+
+        The detector runs on a copy downscaled to ``detect_max_side``: on a large photo its
+        points are a few original pixels off, and SFace's alignment is sensitive to that
+        (docs/faces.md "Alignment refined"). In the crop the face is ~160 px, YuNet's
+        comfortable size. If no face is found there the first points are kept."""
+        x, y, w, h = face.box
+        side = max(w, h) * REFINE_MARGIN
+        if side < 1:
+            return face
+        x0, y0 = x + w / 2 - side / 2, y + h / 2 - side / 2
+        scale = REFINE_SIDE / side
+        warp = np.array([[scale, 0, -x0 * scale], [0, scale, -y0 * scale]], np.float32)
+        interp = cv2.INTER_LINEAR if scale >= 1 else cv2.INTER_AREA
+        crop = cv2.warpAffine(rgb, warp, (REFINE_SIDE, REFINE_SIDE), flags=interp,
+                              borderMode=cv2.BORDER_CONSTANT)
+        self._detector.setInputSize((REFINE_SIDE, REFINE_SIDE))
+        self._detector.setScoreThreshold(REFINE_SCORE)
+        _, rows = self._detector.detect(cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
+        if rows is None or len(rows) == 0:
+            return face
+        c = REFINE_SIDE / 2
+        row = min(rows, key=lambda r: (r[0] + r[2] / 2 - c) ** 2 + (r[1] + r[3] / 2 - c) ** 2)
+        offset = np.array([x0, y0], np.float32)
+        points = (row[4:14].reshape(5, 2) / scale + offset).astype(np.float32)
+        bx, by = row[:2] / scale + offset
+        box = (round(float(bx)), round(float(by)), round(float(row[2] / scale)),
+               round(float(row[3] / scale)))
+        return Face(box=box, score=float(row[14]), points=points)
+
     def encode_sface(self, rgb: np.ndarray, face: Face) -> np.ndarray:
-        """128-d SFace embedding (unit length) of ``face`` aligned by YuNet's five points."""
+        """128-d SFace embedding (unit length) of ``face`` aligned by YuNet's five points,
+        re-detected on an upscaled, recentred crop of the face first (``refine_points``)."""
+        face = self.refine_points(rgb, face)
         row = np.array([*face.box, *face.points.reshape(-1), face.score], np.float32)
         bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
         aligned = self._sface.alignCrop(bgr, row)

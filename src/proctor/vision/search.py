@@ -1,8 +1,8 @@
 """1:N search of one template against a gallery of enrolled templates (numpy, no model).
 
 The gallery is a float32 matrix of unit vectors (SFace) or raw vectors (dlib); one matrix
-product gives every cosine. Measured in `python -m proctor.bench face` at 100k and 1M
-synthetic templates (docs/faces.md "One person, one identity").
+product gives every cosine. Measured at 100k and 1M synthetic templates, against faiss-cpu
+too, by `python -m proctor.bench face_models` (docs/faces.md "One person, one identity").
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from proctor.api.deps import NowDep, PlatformDep, SettingsDep, UowDep
 from proctor.api.routes._util import ExtIdPath
 from proctor.api.session_auth import SessionCallerDep, UploadSessionCallerDep, require_challenge
-from proctor.api.uploads import UploadBodyDep, UploadPlatformDep, image_parts
+from proctor.api.uploads import UploadBodyDep, UploadPlatformDep, image_parts, text_part
 from proctor.config import Settings
 from proctor.domain.errors import MalformedRequest, NotFound
 from proctor.schemas.faces import (
@@ -66,10 +66,17 @@ def _face_status(uow: Any, institution_id: int, learner_id: str) -> FaceStatusOu
 def post_face(learner_id: ExtIdPath, request: Request, body: UploadBodyDep,
               platform: UploadPlatformDep, uow: UowDep, settings: SettingsDep,
               now: NowDep) -> Any:
-    """Send the learner's enrolment photo (multipart `image`, JPEG/PNG ≤ 2 MiB, one face)."""
+    """Send the learner's enrolment photo (multipart `image`, JPEG/PNG ≤ 2 MiB, one face).
+
+    Under a policy whose `enrolment_sources` leave out `photo` (henan-2021) a single upload is
+    accepted only as `staff_reviewed`: a `reviewed_by` text part naming the staff member who
+    checked it against the person; else 422 `live_enrolment_required` (use
+    `POST /v1/learners/{id}/face/liveness`)."""
+    reviewed_by = text_part(body, request.headers.get("content-type"), "reviewed_by")
     row = faces.submit_enrolment(uow, institution_id=platform.institution_id,
                                  learner_ext_id=learner_id, data=_one_image(request, body),
-                                 store=blob_store_from_settings(settings), now=now)
+                                 store=blob_store_from_settings(settings), now=now,
+                                 policy=policy_for(settings), reviewed_by=reviewed_by)
     if not in_process(settings):
         uow.enqueue(jobs.ENROL_FACE, row.id, now.isoformat())
         out = FaceProcessingOut(learner_id=learner_id, submission_id=row.id,
@@ -105,7 +112,7 @@ def _rejected(row: FaceEnrolment) -> JSONResponse:
 @router.post("/learners/{learner_id}/face/liveness", status_code=201,
              response_model=FaceLivenessCheckOut)
 def open_face_liveness(learner_id: ExtIdPath, platform: PlatformDep, uow: UowDep,
-                       now: NowDep) -> FaceLivenessCheckOut:
+                       settings: SettingsDep, now: NowDep) -> FaceLivenessCheckOut:
     """Start a live enrolment: the service draws the action the burst must show."""
     import secrets
 
@@ -113,16 +120,19 @@ def open_face_liveness(learner_id: ExtIdPath, platform: PlatformDep, uow: UowDep
 
     action = secrets.choice(faces.ENROLMENT_ACTIONS)
     row = faces.open_live_enrolment(uow, institution_id=platform.institution_id,
-                                    learner_ext_id=learner_id, action=action, now=now)
+                                    learner_ext_id=learner_id, action=action, now=now,
+                                    policy=policy_for(settings))
     return FaceLivenessCheckOut(
         learner_id=learner_id, submission_id=row.id, action=action,
         prompt=LIVENESS_ACTIONS[action], frames=list(LIVENESS_FRAMES),
+        expires_at=faces.enrolment_check_expires_at(row, policy_for(settings)),
         upload_url=f"/v1/learners/{learner_id}/face/liveness/{row.id}")
 
 
 @router.post("/learners/{learner_id}/face/liveness/{submission_id}", status_code=201,
              openapi_extra=_IMAGE_BODY, response_model=FaceStatusOut,
-             responses={422: {"description": "refused: not live, or no usable face"}})
+             responses={422: {"description": "refused: not live, or no usable face"},
+                        410: {"description": "the check expired: open a new one"}})
 def post_face_liveness(learner_id: ExtIdPath, submission_id: str, request: Request,
                        body: UploadBodyDep, platform: UploadPlatformDep, uow: UowDep,
                        settings: SettingsDep, now: NowDep) -> Any:
@@ -131,7 +141,8 @@ def post_face_liveness(learner_id: ExtIdPath, submission_id: str, request: Reque
     from proctor.services.face_checks import process_enrolment_burst
 
     row, action = faces.awaiting_burst(uow, institution_id=platform.institution_id,
-                                       learner_ext_id=learner_id, submission_id=submission_id)
+                                       learner_ext_id=learner_id, submission_id=submission_id,
+                                       policy=policy_for(settings), now=now)
     images = image_parts(body, request.headers.get("content-type"))
     process_enrolment_burst(uow, row, action, images, store=blob_store_from_settings(settings),
                             policy=policy_for(settings), models_dir=settings.models_dir, now=now)

@@ -12,15 +12,18 @@ from proctor.domain.county.signals import RULES
 from proctor.domain.errors import Forbidden, NotFound, ProctorError
 from proctor.portal.deps import BASE, ViewerDep, page, redirect, require_csrf
 from proctor.portal.pages import Viewer
+from proctor.services import faces
 from proctor.services.county import cases, exams, risk
 from proctor.services.county.persons import person_of_learner, person_record
 from proctor.services.standing import eligibility_rules
+from proctor.storage.blobs import BlobNotFound, blob_store_from_settings
 from proctor.storage.repositories import county as repo
 from proctor.storage.tables import CountyCaseInstitution, CountyExam, Course, Institution, Learner
 
 router = APIRouter(prefix="/county")
 COUNTY_ROLES = frozenset({"admin", "county_reviewer", "auditor"})
-DONE = {"decided": "案件结论已保存，并已写入审计日志。", "recorded": "考核结果已登记。"}
+DONE = {"decided": "案件结论已保存，并已写入审计日志。", "recorded": "考核结果已登记。",
+        "hold_decided": "人脸核查结论已保存，并已写入审计日志。"}
 
 
 def _county_viewer(v: Viewer) -> Viewer:
@@ -208,3 +211,77 @@ def risk_institution(request: Request, v: ViewerDep, institution_id: int) -> Res
     return _page(request, "county/risk_institution.html", {
         "risk": result, "row": row, "rank": result.rows.index(row) + 1,
         "cases": [cases.case_view(c) for c in rows]})
+
+
+# --- 1:N face hits held for review (issue #9) ----------------------------------------------
+
+HOLD_KINDS = {"same_face_other_id": "同一张脸登记在另一个身份证号下",
+              "other_face_same_id": "同一身份证号下登记了另一张脸"}
+
+
+def _hold_side(v: Viewer, side: faces.HoldSide) -> dict[str, Any]:
+    return {"learner_id": side.learner_id, "learner_pk": side.learner_pk,
+            "institution": side.institution, "county_code": side.county_code,
+            "name": side.real_name, "id_number": v.scope.id_number(side.id_number),
+            "has_photo": side.photo_blob_key is not None}
+
+
+def _holds_context(v: Viewer, status: str) -> dict[str, Any]:
+    counties = None if v.scope.sees_all else list(v.scope.county_codes)
+    views = faces.identity_holds(v.uow, counties, include_decided=status != "open")
+    if status not in ("open", "all"):
+        views = [h for h in views if h.status == status]
+    threshold = v.policy.match_distance
+    return {"status": status, "threshold": threshold, "can_decide": v.scope.can_review,
+            "form_error": None, "form_hold": None, "reason_value": "",
+            "holds": [{"id": h.hold_id, "kind": h.kind, "kind_zh": HOLD_KINDS.get(h.kind, h.kind),
+                       "scope": h.scope, "status": h.status, "model": h.model,
+                       "distance": h.distance, "similarity": 1 - h.distance,
+                       "created_at": h.created_at, "new": _hold_side(v, h.new),
+                       "other": _hold_side(v, h.other)} for h in views]}
+
+
+@router.get("/face-holds", response_class=HTMLResponse)
+def face_holds(request: Request, v: ViewerDep, status: str = "open") -> Response:
+    """Enrolments held by the 1:N search: both learners' photos side by side, the score and
+    the threshold, ID numbers masked per role, and the decision form."""
+    _county_viewer(v)
+    return _page(request, "county/face_holds.html", _holds_context(v, status))
+
+
+@router.get("/face-holds/{hold_id}/photo/{side}")
+def face_hold_photo(v: ViewerDep, hold_id: int, side: str) -> Response:
+    """The held enrolment's photo (``new``) or the enrolled learner's (``other``), for users
+    whose scope holds the hold (either learner's county)."""
+    _county_viewer(v)
+    if side not in ("new", "other"):
+        raise NotFound("没有找到该照片。")
+    view = faces.scoped_hold(v.uow, v.scope, hold_id)
+    key = (view.new if side == "new" else view.other).photo_blob_key
+    if key is None:
+        raise NotFound("照片不存在或已过保存期限。")
+    try:
+        data = blob_store_from_settings(v.settings).get(key)
+    except BlobNotFound:
+        raise NotFound("照片不存在或已过保存期限。") from None
+    return Response(data, media_type="image/png" if key.endswith(".png") else "image/jpeg",
+                    headers={"Cache-Control": "private, max-age=300"})
+
+
+@router.post("/face-holds/{hold_id}/decide")
+def decide_face_hold(request: Request, v: ViewerDep, hold_id: int,
+                     decision: Annotated[str, Form()] = "", reason: Annotated[str, Form()] = "",
+                     csrf_token: Annotated[str, Form()] = "") -> Response:
+    """Release (two people) or confirm (one person, two identities) a held enrolment."""
+    _county_viewer(v)
+    require_csrf(request, csrf_token)
+    try:
+        faces.decide_hold(v.uow, user=v.user, scope=v.scope, hold_id=hold_id,
+                          decision=decision, reason=reason, now=v.now)
+    except NotFound:
+        raise
+    except ProctorError as exc:
+        context = _holds_context(v, "open") | {"form_error": exc.message,
+                                               "form_hold": hold_id, "reason_value": reason}
+        return _page(request, "county/face_holds.html", context, exc.status)
+    return redirect(f"{BASE}/county/face-holds?done=hold_decided")

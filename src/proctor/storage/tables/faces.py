@@ -32,8 +32,10 @@ class FaceEnrolment(Base):
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     template_id: Mapped[int | None] = mapped_column(ForeignKey("face_templates.id"))
     # where the reference photo came from: "photo" (one upload, the round-1 path),
-    # "burst" (an enrolment liveness burst) or "staff_upload" (reviewed by institution staff)
+    # "burst" (an enrolment liveness burst) or "staff_reviewed" (reviewed by institution staff)
     source: Mapped[str] = mapped_column(String(16), default="photo", server_default="photo")
+    # staff_reviewed: who checked the photo against the person (name or e-mail)
+    reviewed_by: Mapped[str | None] = mapped_column(String(100))
 
 
 class FaceIdentityHold(Base):
