@@ -1,7 +1,7 @@
 """faces: who reviewed a staff-reviewed enrolment upload
 
-Revision ID: 0010_faces3
-Revises: 0005_scale
+Revision ID: 0012_faces3
+Revises: 0011_harden_auth
 Create Date: 2026-12-02 14:20:00
 
 `face_enrolments.reviewed_by`: the staff member who checked a single uploaded reference photo
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_faces3"
-down_revision: str | Sequence[str] | None = "0005_scale"
+revision: str = "0012_faces3"
+down_revision: str | Sequence[str] | None = "0011_harden_auth"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

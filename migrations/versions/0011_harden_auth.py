@@ -4,8 +4,8 @@
 by a single upsert ... RETURNING. ``portal_logins``: the signed-in sessions the cookie names,
 revoked at sign-out and on a password change.
 
-Revision ID: 0010_harden_auth
-Revises: 0005_scale
+Revision ID: 0011_harden_auth
+Revises: 0010_paperwork2
 Create Date: 2026-12-02 14:00:00
 """
 from __future__ import annotations
@@ -17,8 +17,8 @@ from alembic import op
 
 from proctor.storage.db import UTCDateTime
 
-revision: str = "0010_harden_auth"
-down_revision: str | Sequence[str] | None = "0005_scale"
+revision: str = "0011_harden_auth"
+down_revision: str | Sequence[str] | None = "0010_paperwork2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
