@@ -60,9 +60,12 @@ class Learners:
         self.sent: dict[str, set[str]] = {}
         self.retries = 0
         self.call("PUT", "/v1/courses/elec-101", {
-            "title": "低压电工作业", "occupation": "电工", "required_class_hours": 1,
+            # an annex-3 occupation (config/occupations.toml) with its 8 offline practical hours;
+            # a 10-minute lesson counts for its share of a 40-minute class hour
+            "title": "电子商务师（网店运营）", "occupation": "电子商务师",
+            "offline_practical_hours": 8, "required_class_hours": 0.25,
             "lessons": [{"id": "L1", "seq": 1, "title": "第1课", "duration_s": 600,
-                         "class_hours": 1}]})
+                         "class_hours": 0.25}]})
 
     def call(self, method: str, path: str, body: Any = None, timeout_s: float = 60) -> Any:
         deadline = time.monotonic() + timeout_s

@@ -84,9 +84,10 @@ def _fill(url: str, templates: dict[str, Any]) -> None:
             "CASE WHEN n % 2 = 0 THEN '410105' ELSE '410223' END, now() "
             "FROM generate_series(1, :n) n"), {"n": n_inst})
         c.execute(text(
-            "INSERT INTO courses (institution_id, ext_id, title, occupation, required_class_hours,"
-            " certificate_only, created_at, updated_at) "
-            "SELECT id, 'bench-101', '低压电工作业', '电工', :lessons, false, now(), now() "
+            "INSERT INTO courses (institution_id, ext_id, title, occupation, offline_practical_hours,"
+            " required_class_hours, certificate_only, created_at, updated_at) "
+            "SELECT id, 'bench-101', '电子商务师（网店运营）', '电子商务师', 8, :lessons, false, now(),"
+            " now() "
             "FROM institutions WHERE name LIKE '郑州市第%职业技能培训学校'"), {"lessons": LESSONS})
         c.execute(text(
             "INSERT INTO lessons (course_id, ext_id, seq, title, duration_s, class_hours) "
