@@ -39,12 +39,15 @@ BLINKS = "blink/phone_blinks.mp4"
 #                 82-84, 111-113): a blink every 1.07 s. The opening liveness check: its burst
 #                 starts after the 2.1-s countdown, ≈ 2.3-3.3 s in.
 #   B  4.27-6.4 s two stretches around the later blinks (221-223, 239-241): a second liveness
-#                 check of the same learner (the second-tab test) waits SECOND_LIVENESS_WAIT_S
-#                 before pressing start, so that its burst lands here, not on the frames the
-#                 first check sent (the replay check would rightly take those for a re-sent
-#                 still: spoof).
+#                 check of the same learner (the second-tab test) presses start when the
+#                 preview reaches SECOND_LIVENESS_AT_S, so that its burst lands here, not on
+#                 the frames the first check sent (the replay check would rightly take those
+#                 for a re-sent still: spoof).
 #   C  6.4-10.7 s frames 198-262, the learner closer to the phone (a 0.75 crop: the face fills
-#                 more of the picture). Photos wait PHOTO_WAIT_S and land here.
+#                 more of the picture). Photos are taken once the preview reaches PHOTO_AT_S.
+#
+# The clock is the preview's own: a camera <video>'s currentTime is where the file is (measured
+# within 0.1 s), whatever the machine's load did to the steps before.
 #
 # Why C is a closer framing: the clip is a phone on a stand and a person holding still. Every
 # frame is within 4 pHash bits of every other, and frames seconds apart differ by ≤ 1.5 grey
@@ -57,8 +60,8 @@ B_STRETCHES = (range(218, 234), range(234, 250))
 C_FRAMES = range(198, 263)
 C_CROP = 0.75
 CAMERA_FPS = 15
-SECOND_LIVENESS_WAIT_S = 2.5  # after the preview shows: the burst then starts ≈ 5 s in (part B)
-PHOTO_WAIT_S = 7.0  # after the preview shows: ≈ 7.4 s in (part C)
+SECOND_LIVENESS_AT_S = 2.7  # + the 2.1-s countdown: the burst starts ≈ 4.9 s in (part B)
+PHOTO_AT_S = 6.9  # part C
 ENROL_FRAME = 0  # eyes open; ≥ 2 grey levels from every frame a check or a photo can capture
 
 
