@@ -32,19 +32,22 @@ BLINKS = "blink/phone_blinks.mp4"
 # (measured: getUserMedia, stop, getUserMedia shows frame 0 again), and the SDK opens the
 # camera for each check and closes it afterwards. So what matters is not a loop length but which
 # part of the file a capture lands in, counted from the moment the camera opened. The file is
-# laid out in three parts, at 15 fps (the clip's blinks shut the eyes for 3-4 frames: ≥ 200 ms
-# here, so a burst of frames 150 ms apart always lands on one):
+# laid out in parts, at 15 fps (the clip's blinks shut the eyes for 3-4 frames: ≥ 200 ms here, so
+# a burst of frames 150 ms apart always lands on one):
 #
-#   A  0-4.27 s   four 16-frame stretches, each around one blink (closed at 10-13, 40-43,
-#                 82-84, 111-113): a blink every 1.07 s. The opening liveness check: its burst
-#                 starts after the 2.1-s countdown, ≈ 2.3-3.3 s in.
-#   B  4.27-6.4 s two stretches around the later blinks (221-223, 239-241): a second liveness
-#                 check of the same learner (the second-tab test) presses start when the
-#                 preview reaches SECOND_LIVENESS_AT_S, so that its burst lands here, not on
-#                 the frames the first check sent (the replay check would rightly take those
-#                 for a re-sent still: spoof).
-#   C  6.4-10.7 s frames 198-262, the learner closer to the phone (a 0.75 crop: the face fills
-#                 more of the picture). Photos are taken once the preview reaches PHOTO_AT_S.
+#   A  0-4.27 s    four 16-frame stretches, each around one blink (closed at 10-13, 40-43,
+#                  82-84, 111-113): a blink every 1.07 s. The opening liveness check: its burst
+#                  starts after the 2.1-s countdown, ≈ 2.3-3.3 s in (later on a loaded machine,
+#                  and a slow machine stretches the burst: it may run on into C, harmless).
+#   C  4.27-8.6 s  frames 198-262, the learner closer to the phone (a 0.75 crop: the face fills
+#                  more of the picture). Photos are taken once the preview reaches PHOTO_AT_S.
+#   B  8.6-10.7 s  two stretches around the later blinks (221-223, 239-241): a second liveness
+#                  check of the same learner (the second-tab test) presses start when the
+#                  preview reaches SECOND_LIVENESS_AT_S, so that its burst lands here, far from
+#                  anything the first check can have sent (the replay check would rightly take
+#                  those frames for a re-sent still: spoof).
+#   T  10.7-11.8 s frames 121-137 closer to the phone: where a stretched burst from B runs on
+#                  (rather than into A again, whose frames the first check sent).
 #
 # The clock is the preview's own: a camera <video>'s currentTime is where the file is (measured
 # within 0.1 s), whatever the machine's load did to the steps before.
@@ -58,10 +61,11 @@ BLINKS = "blink/phone_blinks.mp4"
 A_STRETCHES = (range(4, 20), range(34, 50), range(76, 92), range(105, 121))
 B_STRETCHES = (range(218, 234), range(234, 250))
 C_FRAMES = range(198, 263)
+T_FRAMES = range(121, 138)
 C_CROP = 0.75
 CAMERA_FPS = 15
-SECOND_LIVENESS_AT_S = 2.7  # + the 2.1-s countdown: the burst starts ≈ 4.9 s in (part B)
-PHOTO_AT_S = 6.9  # part C
+PHOTO_AT_S = 4.8  # part C
+SECOND_LIVENESS_AT_S = 6.7  # + the 2.1-s countdown: the burst starts ≈ 8.8 s in (part B)
 ENROL_FRAME = 0  # eyes open; ≥ 2 grey levels from every frame a check or a photo can capture
 
 
@@ -89,8 +93,10 @@ def closer(frame: np.ndarray, crop: float = C_CROP) -> np.ndarray:
 
 def camera_frames() -> list[np.ndarray]:
     clip = clip_frames(C_FRAMES.stop)
-    frames = [clip[i] for stretch in (*A_STRETCHES, *B_STRETCHES) for i in stretch]
-    return frames + [closer(clip[i]) for i in C_FRAMES]
+    return ([clip[i] for stretch in A_STRETCHES for i in stretch]
+            + [closer(clip[i]) for i in C_FRAMES]
+            + [clip[i] for stretch in B_STRETCHES for i in stretch]
+            + [closer(clip[i]) for i in T_FRAMES])
 
 
 def enrolment_jpeg() -> bytes:

@@ -153,7 +153,7 @@ def play(page: Any) -> None:
         page.wait_for_timeout(300)
 
 
-def study_to_end(page: Any, *, deadline_s: float = 150) -> list[str]:
+def study_to_end(page: Any, *, deadline_s: float = 300) -> list[str]:
     """Keep answering popups until the video ended; the kinds answered."""
     kinds = []
     until = time.monotonic() + deadline_s
