@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,12 +28,45 @@ from proctor.services import challenges
 from tests.portal.conftest import CHROMIUM, CHROMIUM_ARGS, serve_in_thread
 
 BLINKS = "blink/phone_blinks.mp4"
-# The camera: the clip's first four blinks (closed at frames 10-13, 40-43, 82-85, 111-113), each
-# in a 16-frame stretch with open eyes around it, played at 15 fps: a blink every 1.07 s, the
-# eyes shut for 200-270 ms. A liveness burst (10 frames 150 ms apart, 1.35 s) always holds one.
-BLINK_STRETCHES = (range(4, 20), range(34, 50), range(76, 92), range(105, 121))
+# Chromium's fake capture device starts its file again at frame 0 each time a camera is opened
+# (measured: getUserMedia, stop, getUserMedia shows frame 0 again), and the SDK opens the
+# camera for each check and closes it afterwards. So what matters is not a loop length but which
+# part of the file a capture lands in, counted from the moment the camera opened. The file is
+# laid out in parts, at 15 fps (the clip's blinks shut the eyes for 3-4 frames: ≥ 200 ms here, so
+# a burst of frames 150 ms apart always lands on one):
+#
+#   A  0-4.27 s    four 16-frame stretches, each around one blink (closed at 10-13, 40-43,
+#                  82-84, 111-113): a blink every 1.07 s. The opening liveness check: its burst
+#                  starts after the 2.1-s countdown, ≈ 2.3-3.3 s in (later on a loaded machine,
+#                  and a slow machine stretches the burst: it may run on into C, harmless).
+#   C  4.27-8.6 s  frames 198-262, the learner closer to the phone (a 0.75 crop: the face fills
+#                  more of the picture). Photos are taken once the preview reaches PHOTO_AT_S.
+#   B  8.6-10.7 s  two stretches around the later blinks (221-223, 239-241): a second liveness
+#                  check of the same learner (the second-tab test) presses start when the
+#                  preview reaches SECOND_LIVENESS_AT_S, so that its burst lands here, far from
+#                  anything the first check can have sent (the replay check would rightly take
+#                  those frames for a re-sent still: spoof).
+#   T  10.7-11.8 s frames 121-137 closer to the phone: where a stretched burst from B runs on
+#                  (rather than into A again, whose frames the first check sent).
+#
+# The clock is the preview's own: a camera <video>'s currentTime is where the file is (measured
+# within 0.1 s), whatever the machine's load did to the steps before.
+#
+# Why C is a closer framing: the clip is a phone on a stand and a person holding still. Every
+# frame is within 4 pHash bits of every other, and frames seconds apart differ by ≤ 1.5 grey
+# levels once aligned (services.face_checks' replay check): any second photo made of the clip
+# as it is, whatever frame, is a near_duplicate or a replayed still of the liveness burst
+# (docs/faces.md lists "a learner who does not move at all" as not settled). A learner who moved
+# since the check is a new picture, as a real one is.
+A_STRETCHES = (range(4, 20), range(34, 50), range(76, 92), range(105, 121))
+B_STRETCHES = (range(218, 234), range(234, 250))
+C_FRAMES = range(198, 263)
+T_FRAMES = range(121, 138)
+C_CROP = 0.75
 CAMERA_FPS = 15
-ENROL_FRAME = 205  # eyes open, outside the camera's stretch
+PHOTO_AT_S = 4.8  # part C
+SECOND_LIVENESS_AT_S = 6.7  # + the 2.1-s countdown: the burst starts ≈ 8.8 s in (part B)
+ENROL_FRAME = 0  # eyes open; ≥ 2 grey levels from every frame a check or a photo can capture
 
 
 def clip_frames(upto: int) -> list[np.ndarray]:
@@ -46,6 +80,23 @@ def clip_frames(upto: int) -> list[np.ndarray]:
     cap.release()
     assert len(frames) == upto, "the blink clip is missing or short"
     return frames
+
+
+def closer(frame: np.ndarray, crop: float = C_CROP) -> np.ndarray:
+    """The learner nearer to the camera: the middle ``crop`` of the picture (a little above
+    the centre, where the face is), brought back to the full size."""
+    h, w = frame.shape[:2]
+    cw, ch = int(w * crop), int(h * crop)
+    x, y = (w - cw) // 2, max(0, (h - ch) // 2 - h // 20)
+    return cv2.resize(frame[y:y + ch, x:x + cw], (w, h), interpolation=cv2.INTER_AREA)
+
+
+def camera_frames() -> list[np.ndarray]:
+    clip = clip_frames(C_FRAMES.stop)
+    return ([clip[i] for stretch in A_STRETCHES for i in stretch]
+            + [closer(clip[i]) for i in C_FRAMES]
+            + [clip[i] for stretch in B_STRETCHES for i in stretch]
+            + [closer(clip[i]) for i in T_FRAMES])
 
 
 def enrolment_jpeg() -> bytes:
@@ -68,9 +119,8 @@ def write_y4m(frames: list[np.ndarray], path: Path, fps: int) -> Path:
 
 @pytest.fixture(scope="session")
 def fake_camera(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    clip = clip_frames(BLINK_STRETCHES[-1].stop)
-    frames = [clip[i] for stretch in BLINK_STRETCHES for i in stretch]
-    return write_y4m(frames, tmp_path_factory.mktemp("camera") / "phone_blinks.y4m", CAMERA_FPS)
+    return write_y4m(camera_frames(), tmp_path_factory.mktemp("camera") / "phone_blinks.y4m",
+                     CAMERA_FPS)
 
 
 @pytest.fixture(scope="session")
@@ -95,6 +145,51 @@ def camera_browser(fake_camera: Path, sdk_built: Path, playwright_driver: Any) -
               "--autoplay-policy=no-user-gesture-required"])
     yield chromium
     chromium.close()
+
+
+@pytest.fixture(scope="session")
+def cdp_browser(fake_camera: Path, sdk_built: Path, playwright_driver: Any,
+                tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Debian's Chromium started by the test itself (--headless=new), Playwright attached over
+    CDP without its defaults. Playwright turns on focus emulation in every page it sets up,
+    and that holds the page visible (a launched Chromium, or even an attached one's own new
+    contexts, never report "hidden"); pages of this browser's default context, attached with
+    ``no_defaults``, are left alone: a tab brought to the front really hides the others
+    (document.visibilityState "hidden"), as a learner's other tab would. Use
+    ``cdp_browser.contexts[0]``."""
+    if not CHROMIUM.exists():
+        pytest.fail("Chromium is missing: run `make browser` (scripts/browser.sh)")
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    proc = subprocess.Popen(
+        [str(CHROMIUM), "--headless=new", "--remote-debugging-port=0", f"--user-data-dir={profile}",
+         *CHROMIUM_ARGS, "--use-fake-device-for-media-stream",
+         f"--use-file-for-fake-video-capture={fake_camera}",
+         "--autoplay-policy=no-user-gesture-required",
+         # the demo lesson has no sound track, and Chromium pauses video-only media in a
+         # hidden tab; a lesson with sound plays on there (the cheat this browser is for)
+         "--disable-background-media-suspend", "about:blank"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        # the port Chromium picked (port 0: never one another process holds)
+        active = profile / "DevToolsActivePort"
+        deadline = time.monotonic() + 30
+        while not (active.exists() and active.read_text().strip()):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"Chromium did not open its debugging port (exit {proc.poll()})")
+            time.sleep(0.1)
+        port = int(active.read_text().split()[0])
+        browser = playwright_driver.chromium.connect_over_cdp(f"http://127.0.0.1:{port}",
+                                                         no_defaults=True)
+        browser.contexts[0].grant_permissions(["camera"])
+        yield browser
+        browser.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 @pytest.fixture(scope="session")

@@ -56,7 +56,8 @@ export class Camera {
     this.virtual = looksVirtual(this.label);
   }
 
-  /** Show the live picture in ``el`` (muted, inline: iOS Safari needs playsinline). */
+  /** Show the live picture in ``el`` (muted, inline: iOS Safari needs playsinline, WeChat's and
+   * QQ's X5 browser on Android x5-playsinline, or they take the preview full screen). */
   async attach(el: HTMLVideoElement): Promise<void> {
     if (!this.stream) throw new CameraError("failed");
     this.preview = el;
@@ -64,6 +65,7 @@ export class Camera {
     el.playsInline = true;
     el.setAttribute("playsinline", "");
     el.setAttribute("webkit-playsinline", "");
+    el.setAttribute("x5-playsinline", "");
     el.srcObject = this.stream;
     await el.play().catch(() => undefined);
     if (!el.videoWidth) {

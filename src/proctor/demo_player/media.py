@@ -1,9 +1,16 @@
 """The demo lesson's video: frames of the real Hamilton clip with a title and a progress bar,
-encoded to WebM (VP8) with OpenCV, made once and kept (not committed)."""
+encoded to WebM (VP8) with OpenCV, with a quiet sound track (Opus, a low hum standing in for
+the narration; muxed by the ffmpeg that imageio-ffmpeg ships), made once and kept (not
+committed).
+
+The sound track matters: browsers pause a video with no sound (or muted) in a hidden tab,
+but play one with sound on, and a lecture playing in a tab behind another is what
+MULTI_WINDOW is about (tests/sdk)."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 import tempfile
 import threading
 from pathlib import Path
@@ -70,5 +77,24 @@ def make_lesson_video(out: Path, seconds: int) -> Path:
             cv2.rectangle(frame, (0, h - 6), (int(w * (i + 1) / total), h), (194, 102, 10), -1)
             writer.write(frame)
         writer.release()
-        os.replace(tmp, out)
+        fd, muxed = tempfile.mkstemp(suffix=".webm", dir=out.parent)
+        os.close(fd)
+        try:
+            with_sound_track(Path(tmp), Path(muxed), seconds)
+            os.replace(muxed, out)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+            Path(muxed).unlink(missing_ok=True)
         return out
+
+
+def with_sound_track(video: Path, out: Path, seconds: int) -> None:
+    """``video`` with an Opus track: a 220 Hz hum at -30 dB, as long as the lesson."""
+    import imageio_ffmpeg
+
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
+         "-i", str(video), "-f", "lavfi", "-i", f"sine=frequency=220:sample_rate=48000:duration={seconds}",
+         "-filter:a", "volume=0.03", "-c:v", "copy", "-c:a", "libopus", "-b:a", "24k",
+         "-shortest", str(out)],
+        check=True, capture_output=True, timeout=120)

@@ -54,7 +54,7 @@ def config(request: Request) -> DemoConfig:
 
 
 def _video(cfg: DemoConfig) -> Path:
-    return make_lesson_video(cfg.video_dir / f"lesson-{cfg.lesson_seconds}s.webm", cfg.lesson_seconds)
+    return make_lesson_video(cfg.video_dir / f"lesson-{cfg.lesson_seconds}s-sound.webm", cfg.lesson_seconds)
 
 
 @router.get("", response_class=HTMLResponse)
