@@ -241,7 +241,7 @@ def test_a_vision_worker_killed_mid_burst(stack: Stack) -> None:
     from proctor.bench._faces_data import clip_frames
     from proctor.config import Settings
     from proctor.storage.tables import Challenge, Photo
-    from tests.face_flows import ENROL_FRAME, burst, jpeg, set_action
+    from tests.face_flows import ENROL_FRAME, REVIEWER, burst, jpeg, set_action
 
     stack.api().start()
     stack.worker("default").start()
@@ -250,8 +250,10 @@ def test_a_vision_worker_killed_mid_burst(stack: Stack) -> None:
     learners = Learners(stack)
     sid = learners.open_session()
     learner = f"stu-{next(_ids) - 1}"
+    # a staff-reviewed reference photo (henan-2021's enrolment_sources refuse a bare one)
     r = learners.api.upload(f"/v1/learners/{learner}/face",
-                            [("face.jpg", jpeg(clip_frames()[ENROL_FRAME]))])
+                            [("face.jpg", jpeg(clip_frames()[ENROL_FRAME]))],
+                            fields={"reviewed_by": REVIEWER})
     assert r.status_code == 202, r.text
     wait_until(lambda: learners.api.get(f"/v1/learners/{learner}/face").json()["status"]
                == "enrolled", 90, "the enrolment judged by the vision worker", step_s=0.3)
