@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+from proctor.domain.coverage import union
 from proctor.domain.engine import aggregate_lesson, course_credit, evaluate, prior_lessons
-from proctor.domain.model import Course, Lesson, SessionRecord, Verdict
+from proctor.domain.model import Challenge, Course, Lesson, PhotoOutcome, SessionRecord, Verdict
 from proctor.domain.policy import Policy
 from tests.domain.script import LESSON, T0, Script, watch
 
@@ -67,3 +70,34 @@ def test_course_hours_and_priors(policy: Policy) -> None:
     assert credit.lessons[0].status == "incomplete"
     priors = prior_lessons(list(results.values()))
     assert priors[LESSON.id].status == "valid"
+
+
+def test_three_honest_sittings_of_a_short_lesson_are_valid(policy: Policy) -> None:
+    """One 600 s lesson in three sittings of 200 s, each judged with the coverage of the
+    earlier ones that stand valid (services.evaluation): the second sitting stops seconds after
+    its plan's photo popped up (left unanswered, it expires), the third keeps the photo and
+    completes the lesson. An honest learner: every sitting and the lesson come out valid."""
+    short = Lesson("L2", 2, 600.0, 0.25)
+    first = Script(pos=0.0).play().wait(200).pause().end()
+    second = Script(pos=200.0).play().wait(195)
+    left_behind = Challenge("ph2", "photo", second.t, second.t + 60, None, "expired", 195.0, 1)
+    second.wait(5).pause().wait(70).end()
+    third = Script(pos=400.0).play().wait(100)
+    at = third.t
+    kept = Challenge("ph3", "photo", at, at + 60, at + 3, "passed", 100.0, 1)
+    third.wait(100).complete().end()
+    sittings = [(first, ()), (second, (left_behind,)), (third, (kept,))]
+    verdicts: list[Verdict] = []
+    for script, photos in sittings:
+        prior = union([iv for v in verdicts if v.status == "valid" for iv in v.covered],
+                      join=policy.coverage_join_s, lo=0.0, hi=short.duration_s)
+        inp = script.session(lesson=short, photo=False, challenges=photos, photos=tuple(
+            PhotoOutcome(f"{c.id}-p", c.id, c.answered_at or 0.0, "match", 0.4) for c in photos
+            if c.outcome == "passed"))
+        verdicts.append(evaluate(dataclasses.replace(inp, prior_covered=tuple(prior)), policy))
+    assert [v.status for v in verdicts] == ["valid"] * 3, [
+        [x.detail for x in v.violations] for v in verdicts]
+    records = [_record(f"s{i}", v, T0 + i * 5000) for i, v in enumerate(verdicts)]
+    result = aggregate_lesson(short, records, policy)
+    assert result.status == "valid", result.reasons
+    assert result.credited_class_hours == 0.25

@@ -364,3 +364,25 @@ def test_a_kept_photo_or_an_unreached_moment_is_no_random_photo(policy: Policy) 
     for photo in ("kept", "none"):
         verdict = evaluate(_short_sitting(photo), policy)
         assert "RANDOM_PHOTO" not in verdict.rules_broken, (photo, verdict.violations)
+
+
+def _middle_sitting(after_photo_s: float) -> SessionInput:
+    """The second of three sittings of SHORT (200-400 s of the media): the photo moment the
+    plan drew comes ``after_photo_s`` of playback before the learner stops there (pause, leave);
+    the photo challenge expires with nothing sent."""
+    s = Script(pos=200.0).play().wait(200.0 - after_photo_s)
+    at = s.t
+    s.wait(after_photo_s).pause().wait(70.0).end()
+    photo = Challenge("ph", "photo", at, at + 60, None, "expired", 200.0 - after_photo_s, 1)
+    return dataclasses.replace(s.session(lesson=SHORT, photo=False, challenges=(photo,)),
+                               prior_covered=((0.0, 200.0),))
+
+
+def test_a_photo_issued_as_the_sitting_stops_is_owed_by_the_next_sitting(policy: Policy) -> None:
+    """The learner paused and left seconds after the photo popped up: like a moment never
+    reached, the photo is owed at lesson level (the next sitting draws one over what is left),
+    not a RANDOM_PHOTO of this sitting; playing on past it with no photo still is one."""
+    stopped = evaluate(_middle_sitting(5.0), policy)
+    assert stopped.status == "valid", [v.detail for v in stopped.violations]
+    played_on = evaluate(_middle_sitting(100.0), policy)
+    assert "RANDOM_PHOTO" in played_on.rules_broken, played_on.violations

@@ -5,7 +5,10 @@ when its drawn photo challenge was issued in this session and expired with no ph
 plan named a photo there and the learner did not give it (a photo sent but refused is
 FACE_LIVENESS's finding, and is retried). A part whose
 moment was never reached (a sitting that stopped before it) is judged at lesson level, where
-another sitting may hold its photo (see engine.aggregate_lesson)."""
+another sitting may hold its photo (see engine.aggregate_lesson); so is one whose photo challenge
+the learner left behind: the sitting stopped (paused, ended) within
+``expiry_playback_tolerance_s`` of playback after it was issued, as POPUP_GAP excuses it, and
+the next sitting's plan draws a photo over what is left of the lesson."""
 
 from __future__ import annotations
 
@@ -37,9 +40,12 @@ def class_hour_photos(ctx: RuleContext) -> Findings:
 
 
 def _missed_in(ctx: RuleContext, lo: float, hi: float) -> bool:
-    """A photo challenge issued within playback [lo, hi] that expired with nothing sent."""
+    """A photo challenge issued within playback [lo, hi] that expired with nothing sent while
+    the video played on (not one left behind as the sitting stopped)."""
+    tol = ctx.policy.expiry_playback_tolerance_s
     return any(c.kind == "photo" and c.issued_playback_s is not None
                and lo <= c.issued_playback_s <= hi
                and c.answered_at is None
                and (c.outcome == "expired" or (c.outcome == "pending" and c.expires_at < ctx.now))
+               and ctx.clock.total - ctx.clock.at(c.issued_at) > tol
                for c in ctx.session.challenges)
