@@ -161,10 +161,9 @@ def open_live_enrolment(learner_id: str, uow: UowDep, settings: SettingsDep,
     from proctor.services.challenges import LIVENESS_ACTIONS, LIVENESS_FRAMES
 
     key = _platform_key(uow)
-    action = secrets.choice(faces.ENROLMENT_ACTIONS)
-    row = faces.open_live_enrolment(uow, institution_id=key.institution_id,
-                                    learner_ext_id=learner_id, action=action, now=now,
-                                    policy=policy_for(settings))
+    row, action = faces.open_live_enrolment(uow, institution_id=key.institution_id,
+                                            learner_ext_id=learner_id, now=now,
+                                            policy=policy_for(settings))
     return {"submission_id": row.id, "action": action, "prompt": LIVENESS_ACTIONS[action],
             "frames": list(LIVENESS_FRAMES)}
 

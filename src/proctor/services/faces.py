@@ -7,6 +7,7 @@ broker is configured (the embedded default).
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -262,23 +263,23 @@ ENROLMENT_ACTIONS = ("open_mouth", "turn_left", "turn_right")
 
 
 def open_live_enrolment(uow: UnitOfWork, *, institution_id: int, learner_ext_id: str,
-                        action: str, now: datetime, policy: Policy) -> FaceEnrolment:
-    """An enrolment liveness check: the service's drawn ``action``, awaiting the burst. It
-    expires ``policy.challenge_expiry_s`` after it was opened, like a session's challenge."""
+                        now: datetime, policy: Policy) -> tuple[FaceEnrolment, str]:
+    """An enrolment liveness check awaiting the burst, and the action it must show, drawn here
+    by the service (never chosen by a client). It expires ``policy.challenge_expiry_s`` after
+    it was opened, like a session's challenge."""
     if "burst" not in policy.enrolment_sources:
         raise InvalidInput(f"policy {policy.id} does not accept live enrolment "
                            f"(enrolment_sources: {', '.join(policy.enrolment_sources)})",
                            code="live_enrolment_not_accepted")
-    if action not in ENROLMENT_ACTIONS:
-        raise InvalidInput(f"unknown enrolment action {action!r}", field="action")
     learner = learner_of(uow, institution_id, learner_ext_id)
+    action = secrets.choice(ENROLMENT_ACTIONS)
     row = FaceEnrolment(
         id=str(uuid.uuid4()), learner_id=learner.id, institution_id=institution_id,
         status=AWAITING_BURST, reasons=[ACTION_PREFIX + action], blob_key=None, sha256="",
         content_type="", width=0, height=0, submitted_at=now, source="burst")
     uow.session.add(row)
     uow.session.flush()
-    return row
+    return row, action
 
 
 def enrolment_check_expires_at(row: FaceEnrolment, policy: Policy) -> datetime:

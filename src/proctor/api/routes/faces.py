@@ -114,14 +114,11 @@ def _rejected(row: FaceEnrolment) -> JSONResponse:
 def open_face_liveness(learner_id: ExtIdPath, platform: PlatformDep, uow: UowDep,
                        settings: SettingsDep, now: NowDep) -> FaceLivenessCheckOut:
     """Start a live enrolment: the service draws the action the burst must show."""
-    import secrets
-
     from proctor.services.challenges import LIVENESS_ACTIONS, LIVENESS_FRAMES
 
-    action = secrets.choice(faces.ENROLMENT_ACTIONS)
-    row = faces.open_live_enrolment(uow, institution_id=platform.institution_id,
-                                    learner_ext_id=learner_id, action=action, now=now,
-                                    policy=policy_for(settings))
+    row, action = faces.open_live_enrolment(uow, institution_id=platform.institution_id,
+                                            learner_ext_id=learner_id, now=now,
+                                            policy=policy_for(settings))
     return FaceLivenessCheckOut(
         learner_id=learner_id, submission_id=row.id, action=action,
         prompt=LIVENESS_ACTIONS[action], frames=list(LIVENESS_FRAMES),
