@@ -30,7 +30,7 @@ def authenticate(uow: UnitOfWork, guard: ReplayGuard, *, headers: dict[str, str]
     key_id = headers.get("x-proctor-key")
     if not key_id:
         raise Unauthorized("missing X-Proctor-Key header")
-    key = repo.active_key(uow.session, key_id)
+    key = repo.signing_key(uow.session, key_id)
     if key is None:
         raise Unauthorized("unknown or revoked platform key")
     for name in ("webhook-id", "webhook-timestamp", "webhook-signature"):

@@ -14,9 +14,9 @@ from typing import Protocol
 
 import redis
 from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
-from proctor.storage.db import UnitOfWork, utcnow
+from proctor.storage.db import UnitOfWork, pg_connection, utcnow
 from proctor.storage.tables import WebhookReceipt
 
 
@@ -30,10 +30,15 @@ class DatabaseReplayGuard:
     """Receipts in the request's own transaction: if the request fails, its id is free again."""
 
     def claim(self, uow: UnitOfWork, key_id: str, msg_id: str) -> bool:
-        dialect = uow.session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        raw = pg_connection(uow.session)
+        if raw is not None:  # every signed request: one plain statement, no ORM building
+            with raw.cursor() as cur:
+                cur.execute("INSERT INTO webhook_receipts (key_id, msg_id, received_at) "
+                            "VALUES (%s, %s, %s) ON CONFLICT DO NOTHING RETURNING msg_id",
+                            (key_id, msg_id, utcnow()))
+                return cur.fetchone() is not None
         stmt = (
-            insert(WebhookReceipt)
+            sqlite.insert(WebhookReceipt)
             .values(key_id=key_id, msg_id=msg_id, received_at=utcnow())
             .on_conflict_do_nothing()
             .returning(WebhookReceipt.msg_id)

@@ -2,15 +2,39 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from proctor.storage.db import pg_connection
 from proctor.storage.tables import Course, Enrolment, Institution, Learner, Lesson, PlatformKey
 
 
 def active_key(session: Session, key_id: str) -> PlatformKey | None:
     key = session.get(PlatformKey, key_id)
     return key if key is not None and key.revoked_at is None else None
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    key_id: str
+    institution_id: int
+    secret: str
+
+
+def signing_key(session: Session, key_id: str) -> SigningKey | None:
+    """What request signatures are checked with: an active (not revoked) key, read on every
+    signed request, so a revocation holds from the next request on (nothing is cached)."""
+    raw = pg_connection(session)
+    if raw is None:
+        key = active_key(session, key_id)
+        return None if key is None else SigningKey(key.key_id, key.institution_id, key.secret)
+    with raw.cursor() as cur:  # one plain round trip: the ORM's get cost more than the lookup
+        cur.execute("SELECT key_id, institution_id, secret FROM platform_keys "
+                    "WHERE key_id = %s AND revoked_at IS NULL", (key_id,))
+        row = cur.fetchone()
+    return None if row is None else SigningKey(*row)
 
 
 def institution_by_name(session: Session, name: str) -> Institution | None:

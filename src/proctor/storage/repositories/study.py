@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Float, cast, func, select, update
@@ -185,29 +186,53 @@ _PG_MOVE = (f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
             "ON CONFLICT (event_key) DO NOTHING RETURNING event_key")
 
 
-def _insert_pg(session: Session, rows: Sequence[dict[str, Any]]) -> set[int]:
-    """COPY into a temporary table, then one INSERT ... SELECT ... ON CONFLICT DO NOTHING.
+# Up to this many rows go in one multi-row INSERT (one round trip); more are COPYed into the
+# staging table first (three round trips more, cheaper per row). Measured: docs/scaling.md.
+_PG_VALUES_MAX = 64
+_PG_VALUES_ROW = "(" + ", ".join(["%s"] * len(EVENT_COLUMNS)) + ")"
 
-    Measured against psycopg's pipelined executemany in docs/benchmarks.md (ingest section).
-    """
+
+def _pg_tuples(rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """The rows as COPY / INSERT values in ``EVENT_COLUMNS`` order, sorted by key: two batches
+    inserting the same keys take their locks in one order (no deadlock)."""
     from psycopg.types.json import Jsonb
 
     codes = EVENT_TYPE_CODES
     uuids = {sid: uuid.UUID(sid) for sid in {r["session_id"] for r in rows}}
+    out = []
+    for r in rows:
+        extra, sid = r["extra"], r["session_id"]
+        out.append((r["event_key"], uuids[sid], r["client_ts"], r["server_ts"], r["position"],
+                    r["from_pos"], r["to_pos"], r["rate"], r["seq"], codes[r["type"]],
+                    r["visible"], r["focused"], r["state"],
+                    stored_event_id(sid, r["event_id"]),
+                    None if extra is None else Jsonb(extra)))
+    out.sort(key=itemgetter(0))
+    return out
+
+
+def _insert_pg(session: Session, rows: Sequence[dict[str, Any]]) -> set[int]:
+    """A small batch: one ``INSERT ... VALUES ... ON CONFLICT DO NOTHING RETURNING``. A larger
+    one: COPY into a temporary table, then one INSERT ... SELECT ... ON CONFLICT DO NOTHING.
+
+    Measured against psycopg's pipelined executemany in docs/benchmarks.md (ingest section).
+    """
+    values = _pg_tuples(rows)
     raw = _raw(session)
     with raw.cursor() as cur:
+        if len(values) <= _PG_VALUES_MAX:
+            cur.execute(f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES "
+                        + ", ".join([_PG_VALUES_ROW] * len(values))
+                        + " ON CONFLICT (event_key) DO NOTHING RETURNING event_key",
+                        [v for row in values for v in row])
+            return {k for (k,) in cur.fetchall()}
         cur.execute(_PG_STAGE)
         cur.execute("TRUNCATE events_in")
         with cur.copy(_PG_COPY) as copy:
             copy.set_types(_PG_TYPES)
             write = copy.write_row
-            for r in rows:
-                extra = r["extra"]
-                write((r["event_key"], uuids[r["session_id"]], r["client_ts"], r["server_ts"],
-                       r["position"], r["from_pos"], r["to_pos"], r["rate"], r["seq"],
-                       codes[r["type"]], r["visible"], r["focused"], r["state"],
-                       stored_event_id(r["session_id"], r["event_id"]),
-                       None if extra is None else Jsonb(extra)))
+            for row in values:
+                write(row)
         cur.execute(_PG_MOVE)
         return {k for (k,) in cur.fetchall()}
 
