@@ -110,8 +110,15 @@ def require_own_events(caller: Platform, body: object) -> None:
     if caller.session_id is None or not isinstance(body, dict):
         return
     events = body.get("events")
-    for i, e in enumerate(events if isinstance(events, list) else []):
-        sid = e.get("session_id") if isinstance(e, dict) else None
+    require_own_sessions(caller, [e.get("session_id") if isinstance(e, dict) else None
+                                  for e in (events if isinstance(events, list) else [])])
+
+
+def require_own_sessions(caller: Platform, session_ids: list[object]) -> None:
+    """``require_own_events`` over the batch's session ids, in the batch's order."""
+    if caller.session_id is None:
+        return
+    for i, sid in enumerate(session_ids):
         if sid != caller.session_id:
             raise Forbidden(f"events[{i}]: this session token may only send events of its own "
                             f"session (got session_id {sid!r})", field=f"events[{i}].session_id",
