@@ -139,3 +139,17 @@ def test_unicode_and_large_valid_batch(platform: Platform) -> None:
     assert r.status_code == 200 and r.json()["accepted"] == 1000
     assert _events(platform, sid)[0]["note"] == "学习中"
     assert json.loads(json.dumps(r.json()))["rejected"] == []
+
+
+def test_resending_part_of_a_large_batch_stores_only_the_new_events(platform: Platform) -> None:
+    """Large batches are COPYed straight in until a key is already stored; then staged."""
+    sid = platform.ready_session()
+    batch = heartbeats(sid, 300)
+    first = platform.api.post("/v1/events", {"events": batch[100:200]})
+    assert first.json()["accepted"] == 100
+    r = platform.api.post("/v1/events", {"events": batch})
+    assert (r.json()["accepted"], r.json()["duplicates"]) == (200, 100)
+    again = platform.api.post("/v1/events", {"events": batch})
+    assert (again.json()["accepted"], again.json()["duplicates"]) == (0, 300)
+    stored = _events(platform, sid)
+    assert sorted(e["id"] for e in stored) == sorted(e["id"] for e in batch)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from proctor.client import sign_headers
 from tests.factories import Platform
@@ -65,9 +66,13 @@ def _all_events(sessions: list[str]) -> list[dict[str, Any]]:
     return out
 
 
+# 60: one multi-row INSERT per batch; 200: COPY, straight into the table until a key is
+# already there, then staged (storage/repositories/study.py, _insert_pg)
+@pytest.mark.parametrize("batch", [60, 200])
 def test_eight_clients_over_the_same_sessions_never_deadlock(platform: Platform,
                                                               settings: Any,
-                                                              tmp_path: Path) -> None:
+                                                              tmp_path: Path,
+                                                              batch: int) -> None:
     platform.course()
     platform.learner()
     platform.enrol()
@@ -80,8 +85,8 @@ def test_eight_clients_over_the_same_sessions_never_deadlock(platform: Platform,
         random.Random(n).shuffle(mine)
         statuses = []
         with httpx.Client(base_url=url, timeout=120) as http:
-            for i in range(0, len(mine), 60):
-                body = json.dumps({"events": mine[i:i + 60]}).encode()
+            for i in range(0, len(mine), batch):
+                body = json.dumps({"events": mine[i:i + batch]}).encode()
                 r = http.post("/v1/events", content=body,
                               headers=sign_headers(platform.key_id, platform.secret, body))
                 statuses.append(r.status_code)
