@@ -246,13 +246,26 @@ async def request_unit_of_work(factory: sessionmaker[Session]) -> AsyncIterator[
     after the route returns, rolled back (its jobs dropped) on any error, closed either way."""
     from starlette.concurrency import run_in_threadpool
 
-    session = factory()
-    uow = UnitOfWork(session)
+    uow = UnitOfWork(factory())
     try:
         yield uow
-        await run_in_threadpool(uow.commit)
     except BaseException:
-        await run_in_threadpool(uow.rollback)
+        await run_in_threadpool(_finish, uow, commit=False)
         raise
+    await run_in_threadpool(_finish, uow, commit=True)
+
+
+def _finish(uow: UnitOfWork, *, commit: bool) -> None:
+    """Commit (rolling back if that fails) or roll back, then close: one trip to a worker
+    thread, not three (each trip cost about as much as a short query, docs/scaling.md)."""
+    try:
+        if not commit:
+            uow.rollback()
+            return
+        try:
+            uow.commit()
+        except BaseException:
+            uow.rollback()
+            raise
     finally:
-        await run_in_threadpool(session.close)
+        uow.session.close()
