@@ -422,9 +422,9 @@ Signed `POST /v1/events` to a real uvicorn server (one worker process) from one 
 one run. Each batch is decoded and validated straight from its bytes (msgspec; a batch with
 anything unusual goes through pydantic, which explains each rejection), its sessions checked in
 one query, and stored in key order with `ON CONFLICT DO NOTHING RETURNING`: up to
-{study_repo._PG_VALUES_MAX} events in one multi-row `INSERT`, more COPYed into a temporary
-table and moved with one `INSERT … SELECT`; last-seen times are set with `FOR UPDATE SKIP
-LOCKED`.
+{study_repo._PG_VALUES_MAX} events in one multi-row `INSERT`, more COPYed straight into the
+table under a savepoint (when a key is already stored: into a temporary table, then one
+`INSERT … SELECT`); last-seen times are set with `FOR UPDATE SKIP LOCKED`.
 
 | path | events/s |
 |---|---|
