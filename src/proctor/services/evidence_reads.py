@@ -91,9 +91,15 @@ class Reads:
 class CohortReads(Reads):
     """Many learners of one course at once (an institution page, a roster): their sessions in
     the course, the verdicts of those sessions and their leaves in three queries, instead of
-    three per learner."""
+    three per learner.
 
-    def __init__(self, s: Session, *, learner_ids: Sequence[int], course_id: int) -> None:
+    The verdicts are read as summaries (``ev_repo.verdict_summaries``): of their violations
+    only the rules broken, which is all a lesson's standing reads of them
+    (``engine.aggregate_lesson``); shipping and parsing every violation of every verdict was
+    most of an institution page's time. ``summaries=False`` reads them whole."""
+
+    def __init__(self, s: Session, *, learner_ids: Sequence[int], course_id: int,
+                 summaries: bool = True) -> None:
         super().__init__(s)
         self.course_id = course_id
         self._sessions: dict[int, list[StudySession]] = {x: [] for x in learner_ids}
@@ -105,7 +111,10 @@ class CohortReads(Reads):
                                   .order_by(StudySession.started_at, StudySession.id)))
             for x in rows:
                 self._sessions[x.learner_id].append(x)
-            self._verdicts.update(ev_repo.verdicts_for(s, [x.id for x in rows]))
+            ids = [x.id for x in rows]
+            self._verdicts.update({sid: _summary_row(x) for sid, x in
+                                   ev_repo.verdict_summaries(s, ids).items()}
+                                  if summaries else ev_repo.verdicts_for(s, ids))
             for learner_id, lesson_id, at in s.execute(
                     select(Leave.learner_id, Leave.lesson_id, Leave.recorded_at)
                     .where(Leave.course_id == course_id, Leave.learner_id.in_(chunk))):
@@ -125,6 +134,20 @@ class CohortReads(Reads):
         if course_id != self.course_id or learner_id not in self._leaves:
             return super().leaves(learner_id, course_id)
         return self._leaves[learner_id]
+
+
+def _summary_row(x: ev_repo.VerdictSummary) -> SessionVerdict:
+    """A verdict row made from its summary, for reading only (never added to the session):
+    each rule broken stands for the violations of that rule (no times, detail or evidence);
+    a verdict that stands invalid keeps no coverage (it counts for nothing in its lesson)."""
+    violations = [{"rule": rule, "at": 0.0, "until": 0.0, "detail": ""} for rule in x.rules]
+    result = x.result if x.result is not None else {
+        "credited_seconds": x.credited_seconds, "covered": [], "policy_id": x.policy_id,
+        "policy_version": x.policy_version}
+    return SessionVerdict(session_id=x.session_id, status=x.status, engine_status=x.engine_status,
+                          revision=x.revision, credited_seconds=x.credited_seconds,
+                          policy_id=x.policy_id, policy_version=x.policy_version,
+                          rules=list(x.rules), result={**result, "violations": violations})
 
 
 def _chunks(values: list[int], size: int = 500) -> list[list[int]]:

@@ -93,19 +93,24 @@ def standing(s: Session, *, learner: Learner, course: Course, policy: Policy, se
     if enrolment is None:
         raise NotFound(f"learner {learner.ext_id!r} is not enrolled in course {course.ext_id!r}",
                        field="course_id")
+    # one learner's verdicts are read whole (a few rows): the reference the summaries of
+    # `standings` are tested against
     return standings(s, course=course, learners=[(learner, enrolment)], policy=policy,
-                     settings=settings, today=today)[0]
+                     settings=settings, today=today, summaries=False)[0]
 
 
 def standings(s: Session, *, course: Course, learners: Sequence[tuple[Learner, Enrolment]],
-              policy: Policy, settings: Settings, today: date) -> list[Standing]:
+              policy: Policy, settings: Settings, today: date,
+              summaries: bool = True) -> list[Standing]:
     """Where each of these enrolled learners stands in the course, read together: a handful of
     queries for the lot (sessions, verdicts, leaves, county cases, exams), not ten per learner.
-    The judging itself is the domain's, learner by learner."""
+    The judging itself is the domain's, learner by learner. ``summaries``: the verdicts are
+    read without their violations' details (`CohortReads`): the same standings."""
     if not learners:
         return []
     lessons = reg_repo.lessons_of(s, course.id)
-    reads = CohortReads(s, learner_ids=[x.id for x, _ in learners], course_id=course.id)
+    reads = CohortReads(s, learner_ids=[x.id for x, _ in learners], course_id=course.id,
+                        summaries=summaries)
     every = [x for learner, _ in learners for x in reads.sessions_of_learner(learner.id, course.id)]
     verdicts = reads.verdicts([x.id for x in every])
     # A confirmed county case (services/county/cases.py) makes its sessions invalid.

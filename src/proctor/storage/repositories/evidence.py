@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import JSON, String, case, cast, func, literal, null, select, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -49,6 +50,46 @@ def verdicts_for(s: Session, session_ids: Sequence[str]) -> dict[str, SessionVer
         return {}
     rows = s.scalars(select(SessionVerdict).where(SessionVerdict.session_id.in_(list(session_ids))))
     return {v.session_id: v for v in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class VerdictSummary:
+    """A stored verdict as a lesson's standing reads it (``engine.aggregate_lesson``): ``result``
+    is the stored result with its ``violations`` left out (the database drops them: neither
+    shipped nor parsed), and None for a verdict that stands invalid (an invalid sitting's
+    coverage, photos and playback count for nothing in its lesson, and flagged results are
+    the heavy ones); ``rules``: the codes of the rules its violations broke (the ``rules``
+    column, written from the same verdict)."""
+
+    session_id: str
+    status: str
+    engine_status: str
+    revision: int
+    credited_seconds: float
+    policy_id: str
+    policy_version: str
+    result: dict[str, Any] | None
+    rules: tuple[str, ...]
+
+
+def verdict_summaries(s: Session, session_ids: Sequence[str]) -> dict[str, VerdictSummary]:
+    """:class:`VerdictSummary` of these sessions' verdicts (those that have one)."""
+    if not session_ids:
+        return {}
+    v = SessionVerdict
+    if s.get_bind().dialect.name == "postgresql":
+        stripped: Any = cast(v.result, postgresql.JSONB).op(
+            "-", return_type=postgresql.JSONB)(literal("violations", String))
+    else:
+        stripped = type_coerce(func.json_remove(v.result, "$.violations"), JSON)
+    result = case((v.status == Status.INVALID, null()), else_=stripped)
+    rows = s.execute(select(v.session_id, v.status, v.engine_status, v.revision,
+                            v.credited_seconds, v.policy_id, v.policy_version, result, v.rules)
+                     .where(v.session_id.in_(list(session_ids))))
+    return {sid: VerdictSummary(sid, status, engine_status, revision, credited, policy_id,
+                                version, stripped_result, tuple(rules or ()))
+            for (sid, status, engine_status, revision, credited, policy_id, version,
+                 stripped_result, rules) in rows}
 
 
 def sessions_of_learner(s: Session, learner_id: int, *, course_id: int | None = None
