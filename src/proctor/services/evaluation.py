@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from proctor.domain import engine
@@ -218,9 +219,13 @@ class Evaluated:
 
 
 def evaluate_session(uow: UnitOfWork, *, session_id: str, policy: Policy, now: datetime,
-                     reads: Reads | None = None, flush: bool = True) -> Evaluated:
+                     reads: Reads | None = None, flush: bool = True,
+                     add_first: bool = False) -> Evaluated:
     """Judge a session now and store the verdict. A reviewer's decision keeps standing.
-    ``reads``: preloaded evidence (:class:`CourseReads`) when judging many sessions together."""
+    ``reads``: preloaded evidence (:class:`CourseReads`) when judging many sessions together.
+    ``add_first``: a first verdict is added to the unit of work as a plain new row (inserted
+    with the batch's flush) instead of upserted on its own (two statements per session); the
+    caller then handles a first verdict stored meanwhile by someone else (an integrity error)."""
     s = uow.session
     reads = reads or Reads(s)
     study = s.get(StudySession, session_id)
@@ -248,7 +253,12 @@ def evaluate_session(uow: UnitOfWork, *, session_id: str, policy: Policy, now: d
                   result=result, rules=sorted(verdict.rules_broken),
                   policy_id=verdict.policy_id, policy_version=verdict.policy_version,
                   evaluated_at=now)
-    if row is None:
+    if row is None and add_first:
+        row = SessionVerdict(session_id=session_id, status=Status.PENDING, revision=0,
+                             reviewed=False, **fields)
+        s.add(row)
+        reads.stored(row)
+    elif row is None:
         row = ev_repo.first_verdict_row(s, session_id, fields)
         reads.stored(row)
     for key, value in fields.items():
@@ -271,11 +281,36 @@ def later_sessions(s: Session, study: StudySession) -> list[str]:
 
 
 def evaluate_course(uow: UnitOfWork, *, learner_id: int, course_id: int, policy: Policy,
-                    now: datetime) -> list[Evaluated]:
+                    now: datetime, hold: list[object] | None = None) -> list[Evaluated]:
     """Judge every session of one learner in one course, oldest first, from evidence loaded in
-    a few queries (the same verdicts as judging them one by one with `evaluate_session`)."""
+    a few queries (the same verdicts as judging them one by one with `evaluate_session`).
+
+    On PostgreSQL the sessions' first verdicts are inserted together, in a savepoint; if one of
+    them was stored meanwhile (a worker judged that session at the same moment), the savepoint
+    is rolled back and the course judged again with one upsert per first verdict.
+
+    ``hold``: the evidence read is kept there, so what follows the verdicts in the same unit of
+    work (the verdict flow: the session, its verdict, its institution) finds it in the
+    session's identity map, which only keeps objects someone refers to, instead of reading
+    it again per session."""
+    s = uow.session
+    if s.get_bind().dialect.name == "postgresql":
+        try:
+            with s.begin_nested():
+                return _evaluate_course(uow, learner_id=learner_id, course_id=course_id,
+                                        policy=policy, now=now, add_first=True, hold=hold)
+        except IntegrityError:
+            pass
+    return _evaluate_course(uow, learner_id=learner_id, course_id=course_id, policy=policy,
+                            now=now, add_first=False, hold=hold)
+
+
+def _evaluate_course(uow: UnitOfWork, *, learner_id: int, course_id: int, policy: Policy,
+                     now: datetime, add_first: bool, hold: list[object] | None) -> list[Evaluated]:
     reads = CourseReads(uow.session, learner_id=learner_id, course_id=course_id)
+    if hold is not None:
+        hold.append(reads)
     done = [evaluate_session(uow, session_id=sid, policy=policy, now=now, reads=reads,
-                             flush=False) for sid in reads.session_ids()]
+                             flush=False, add_first=add_first) for sid in reads.session_ids()]
     uow.session.flush()
     return done

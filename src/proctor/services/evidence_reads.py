@@ -19,6 +19,7 @@ from proctor.storage.repositories import study as study_repo
 from proctor.storage.tables import (
     Challenge,
     Course,
+    Institution,
     Leave,
     Lesson,
     Photo,
@@ -158,6 +159,9 @@ class CourseReads(Reads):
                            .order_by(Photo.taken_at, Photo.frame_index)):
             self._photos[p.session_id].append(p)
         self._verdicts = ev_repo.verdicts_for(s, [x.id for x in self._all])
+        self._leaves = super().leaves(learner_id, course_id)
+        # held too: what follows each verdict (callbacks) looks the institution up by id
+        self._held = [s.get(Institution, i) for i in {x.institution_id for x in self._mine}]
 
     def session_ids(self) -> list[str]:
         """The course's sessions, oldest first."""
@@ -203,3 +207,8 @@ class CourseReads(Reads):
 
     def stored(self, row: SessionVerdict) -> None:
         self._verdicts[row.session_id] = row
+
+    def leaves(self, learner_id: int, course_id: int) -> dict[int, list[float]]:
+        if (learner_id, course_id) != (self.learner_id, self.course_id):
+            return super().leaves(learner_id, course_id)
+        return self._leaves
