@@ -38,15 +38,14 @@ from proctor.domain.model import (
 from proctor.domain.policy import Policy
 from proctor.domain.review import overturned_credit, standing_status
 from proctor.domain.timeline import build_timeline
-from proctor.services.evidence_reads import CourseReads, Reads
+from proctor.services.evidence_reads import ChallengeView, CourseReads, PhotoView, Reads
 from proctor.storage.db import UnitOfWork
 from proctor.storage.repositories import evidence as ev_repo
 from proctor.storage.repositories import registry as reg_repo
 from proctor.storage.repositories import study as study_repo
-from proctor.storage.tables import Challenge as ChallengeRow
 from proctor.storage.tables import Course as CourseRow
 from proctor.storage.tables import Lesson as LessonRow
-from proctor.storage.tables import Photo, SessionVerdict, StudySession, TelemetryEvent
+from proctor.storage.tables import SessionVerdict, StudySession, TelemetryEvent
 
 _FINAL_PHOTO = PHOTO_VERDICTS  # the face pipeline's verdicts (near_duplicate included)
 
@@ -59,7 +58,7 @@ def domain_event(e: TelemetryEvent) -> Event:
                  to_pos=e.to_pos, rate=e.rate, visible=e.visible, focused=e.focused, state=e.state)
 
 
-def domain_challenge(c: ChallengeRow) -> Challenge:
+def domain_challenge(c: ChallengeView) -> Challenge:
     # The server's receive time, not the client's word, says when it was answered.
     return Challenge(id=c.id, kind=c.kind, issued_at=c.issued_at.timestamp(),
                      expires_at=c.expires_at.timestamp(),
@@ -68,7 +67,7 @@ def domain_challenge(c: ChallengeRow) -> Challenge:
                      plan_index=c.plan_index)
 
 
-def domain_photo(p: Photo) -> PhotoOutcome | None:
+def domain_photo(p: PhotoView) -> PhotoOutcome | None:
     if p.outcome not in _FINAL_PHOTO:
         return None  # not judged yet: the challenge stays pending meanwhile
     return PhotoOutcome(id=p.id, challenge_id=p.challenge_id, taken_at=p.taken_at.timestamp(),
@@ -155,9 +154,22 @@ def lesson_results(s: Session, *, learner_id: int, course: CourseRow, lessons: S
         by_lesson.setdefault(x.lesson_id, []).append(record)
     # when leaves (请假) were recorded, per lesson id (only read when the policy uses them)
     leaves = reads.leaves(learner_id, course.id) if policy.makeup == "after_leave" else {}
-    return {x.ext_id: engine.aggregate_lesson(
-                domain_lesson(x), by_lesson.get(x.id, []), policy,
-                superseded_sittings(by_lesson.get(x.id, []), policy.makeup, leaves.get(x.id, ())))
+
+    def aggregate(x: LessonRow) -> LessonResult:
+        records = by_lesson.get(x.id, [])
+        return engine.aggregate_lesson(
+            domain_lesson(x), records, policy,
+            superseded_sittings(records, policy.makeup, leaves.get(x.id, ())))
+
+    # a lesson's standing is the same while its sittings and their verdicts are (judging a
+    # course in turn asks for the earlier lessons' standing again before every session)
+    revisions = {sid: (v.revision, v.status) for sid, v in verdicts.items()}
+    return {x.ext_id: reads.remembered(
+                ("lesson", x.id, policy.id, policy.version, id(policy),
+                 tuple(leaves.get(x.id, ())),
+                 tuple((r.session_id, r.started_at, r.ended_at, revisions.get(r.session_id))
+                       for r in by_lesson.get(x.id, []))),
+                lambda x=x: aggregate(x))  # type: ignore[misc]
             for x in lessons}
 
 
