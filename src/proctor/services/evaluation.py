@@ -207,7 +207,8 @@ def session_input(s: Session, study: StudySession, policy: Policy, *, now: datet
     photos = [p for p in (domain_photo(x) for x in reads.photos(study.id)) if p is not None]
     return SessionInput(
         session_id=study.id, learner_id=str(study.learner_id), lesson=domain_lesson(lesson_row),
-        course=domain_course(course, lessons), events=events,
+        course=reads.remembered(("course", course.id), lambda: domain_course(course, lessons)),
+        events=events,
         challenges=[domain_challenge(c) for c in reads.challenges(study.id)],
         photos=photos, other_sessions=others, prior_lessons=prior,
         prior_covered=tuple(prior_covered), started_at=study.started_at.timestamp(),
