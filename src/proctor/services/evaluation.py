@@ -8,7 +8,7 @@ outcomes, the lesson and course, the learner's overlapping sessions and earlier 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -102,10 +102,39 @@ def _seconds(t: Any) -> float:
     return t if isinstance(t, float) else t.timestamp()
 
 
+# Event(*values) for the ~12k events of a course, without the frozen dataclass's per-field
+# ``object.__setattr__`` (its __init__): the same object, its slots set through their
+# descriptors, in ~60% of the time. Only while Event has nothing to run on construction.
+assert not hasattr(Event, "__post_init__"), "build events with Event(...) again"
+_new_event = object.__new__
+(_set_seq, _set_type, _set_client_ts, _set_server_ts, _set_position, _set_from_pos, _set_to_pos,
+ _set_rate, _set_visible, _set_focused, _set_state) = (
+    getattr(Event, f.name).__set__ for f in fields(Event))
+
+
+def fast_event(seq: int, type_: str, client_ts: float, server_ts: float, position: float | None,
+               from_pos: float | None, to_pos: float | None, rate: float | None,
+               visible: bool | None, focused: bool | None, state: str | None) -> Event:
+    """``Event(seq, type_, ...)``, faster (see above)."""
+    e = _new_event(Event)
+    _set_seq(e, seq)
+    _set_type(e, type_)
+    _set_client_ts(e, client_ts)
+    _set_server_ts(e, server_ts)
+    _set_position(e, position)
+    _set_from_pos(e, from_pos)
+    _set_to_pos(e, to_pos)
+    _set_rate(e, rate)
+    _set_visible(e, visible)
+    _set_focused(e, focused)
+    _set_state(e, state)
+    return e
+
+
 def domain_events(values: Sequence[tuple[Any, ...]]) -> list[Event]:
     """Events from ``study_repo.event_values`` tuples (no ORM objects on the hot path)."""
     if values and isinstance(values[0][2], float):  # PostgreSQL gave unix seconds already
-        return [Event(*v) for v in values]
+        return [fast_event(*v) for v in values]
     return [Event(seq, type_, _seconds(client_ts), _seconds(server_ts), position, from_pos,
                   to_pos, rate, visible, focused, state)
             for (seq, type_, client_ts, server_ts, position, from_pos, to_pos, rate, visible,
