@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -118,12 +119,7 @@ def test_course_judged_together_matches_one_by_one(platform: Platform, app_clien
     from proctor.services.evaluation import evaluate_course, evaluate_session
     from proctor.storage.tables import StudySession
 
-    clock = install_clock(app_client)
-    platform.course(lessons=3, duration_s=DURATION, class_hours=0.25)
-    platform.learner()
-    platform.enrol()
-    for lesson in ("L2", "L1", "L2", "L3"):  # one out of order, then in order
-        _sit(platform, app_client, clock, "stu-1", lesson)
+    clock = _course_of_four(platform, app_client)
     policy = load_policy("henan-2021")
     factory = session_factory(engine_for(database_url))
 
@@ -152,3 +148,98 @@ def test_course_judged_together_matches_one_by_one(platform: Platform, app_clien
     assert together == one_by_one
     # L2 stays tainted by its out-of-order sitting, so L3 is out of order too
     assert [v["status"] for v in together] == ["invalid", "valid", "valid", "invalid"]
+
+
+def _course_of_four(platform: Platform, app_client: TestClient) -> Any:
+    clock = install_clock(app_client)
+    platform.course(lessons=3, duration_s=DURATION, class_hours=0.25)
+    platform.learner()
+    platform.enrol()
+    for lesson in ("L2", "L1", "L2", "L3"):  # one out of order, then in order
+        _sit(platform, app_client, clock, "stu-1", lesson)
+    return clock
+
+
+def _judged_from_scratch(database_url: str, now: Any, *, together: bool,
+                         forget_first: bool = False) -> list[dict[str, Any]]:
+    """Every verdict deleted, then the course judged (together or one by one) in one
+    transaction, rolled back; returns what each judgement said and the rows it stored.
+    ``forget_first``: the preloaded reads miss the first session's verdict, as when a worker
+    stored it between the read and the insert (the first try then fails on the key)."""
+    from sqlalchemy import delete
+
+    from proctor.domain.policy import load_policy
+    from proctor.services import evaluation
+    from proctor.services.evaluation import evaluate_course, evaluate_session
+    from proctor.storage.db import UnitOfWork
+    from proctor.storage.tables import StudySession
+
+    policy = load_policy("henan-2021")
+    session = session_factory(engine_for(database_url))()
+    real = evaluation.CourseReads
+    tries: list[int] = []
+
+    class Forgetful(real):  # type: ignore[misc, valid-type]
+        def __init__(self, s: Any, **kw: Any) -> None:
+            super().__init__(s, **kw)
+            tries.append(1)
+            if len(tries) == 1:
+                self._verdicts.pop(self.session_ids()[0])
+
+    try:
+        uow = UnitOfWork(session)
+        session.execute(delete(SessionVerdict))
+        ids = list(session.scalars(select(StudySession.id)
+                                   .order_by(StudySession.started_at, StudySession.id)))
+        first = session.get(StudySession, ids[0])
+        assert first is not None
+        if forget_first:  # someone else's first verdict of the first session
+            evaluate_session(uow, session_id=ids[0], policy=policy, now=now)
+            evaluation.CourseReads = Forgetful  # type: ignore[misc]
+        if together:
+            done = evaluate_course(uow, learner_id=first.learner_id, course_id=first.course_id,
+                                   policy=policy, now=now)
+        else:
+            done = [evaluate_session(uow, session_id=sid, policy=policy, now=now) for sid in ids]
+        session.flush()
+        session.expire_all()
+        rows = {r.session_id: r for r in session.scalars(select(SessionVerdict))}
+        if forget_first and together:
+            assert len(tries) == 2  # the batch insert failed, then row by row
+        return [{"id": d.session_id, "status": d.status, "previous": d.previous_status,
+                 **d.verdict.to_dict(),
+                 "row": (rows[d.session_id].status, rows[d.session_id].engine_status,
+                         rows[d.session_id].revision, rows[d.session_id].result,
+                         rows[d.session_id].rules, rows[d.session_id].reviewed)} for d in done]
+    finally:
+        evaluation.CourseReads = real  # type: ignore[misc]
+        session.rollback()
+        session.close()
+
+
+def test_first_verdicts_judged_together_match_one_by_one(platform: Platform,
+                                                         app_client: TestClient,
+                                                         database_url: str) -> None:
+    """Sessions never judged before: `evaluate_course` inserts their first verdicts together
+    (PostgreSQL), and stores exactly what judging them one by one stores."""
+    clock = _course_of_four(platform, app_client)
+    together = _judged_from_scratch(database_url, clock.now, together=True)
+    one_by_one = _judged_from_scratch(database_url, clock.now, together=False)
+    assert together == one_by_one
+    assert [v["row"][:3] for v in together] == [("invalid", "invalid", 1), ("valid", "valid", 1),
+                                                ("valid", "valid", 1), ("invalid", "invalid", 1)]
+    assert {v["previous"] for v in together} == {None}
+
+
+def test_first_verdict_stored_meanwhile_falls_back_to_row_by_row(platform: Platform,
+                                                                 app_client: TestClient,
+                                                                 database_url: str) -> None:
+    """A first verdict stored by someone else between the read and the batch insert: the
+    batch is undone and judged again row by row, with the same result as one by one."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the batch insert is PostgreSQL's; elsewhere first verdicts are upserted")
+    clock = _course_of_four(platform, app_client)
+    raced = _judged_from_scratch(database_url, clock.now, together=True, forget_first=True)
+    one_by_one = _judged_from_scratch(database_url, clock.now, together=False, forget_first=True)
+    assert raced == one_by_one
+    assert raced[0]["row"][2] == 2  # the other's first verdict, then this judgement

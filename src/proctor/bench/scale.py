@@ -42,6 +42,7 @@ PG_URL = os.environ.get("PROCTOR_PG_BENCH_SCALE_URL",
 LEARNERS = int(os.environ.get("PROCTOR_BENCH_SCALE_LEARNERS", "1000"))
 WORKERS = 2
 SERIAL_LEARNERS = 20
+CLONE_BATCH = 100
 BROKER = os.environ.get("PROCTOR_BENCH_BROKER", "redis://127.0.0.1:6379/13")
 
 
@@ -62,8 +63,9 @@ def _new(col: str) -> str:
     return f"md5({col} || ':' || n)::uuid::text"
 
 
-def _clone_learners(conn, inst: int, learner: int, n: int) -> None:  # type: ignore[no-untyped-def]
-    series = f"CROSS JOIN generate_series(2, {n}) n"
+def _clone_learners(conn, inst: int, learner: int, lo: int, hi: int) -> None:  # type: ignore[no-untyped-def]
+    """Learners ``stu-lo`` .. ``stu-hi`` as copies of ``learner`` (who is ``stu-1``)."""
+    series = f"CROSS JOIN generate_series({lo}, {hi}) n"
     join_l = (f"JOIN learners l ON l.institution_id = {inst} AND l.ext_id = 'stu-' || n")
     _clone(conn, "learners", {"ext_id": "'stu-' || n"},
            f"FROM learners t {series} WHERE t.id = {learner}")
@@ -119,10 +121,13 @@ def run() -> Section:
         partitions.maintain(conn, today=_at(BASE_T).date(), ahead_months=1)
     with unit_of_work(factory) as uow:
         inst, learner, _course = _store_course(uow, policy, random.Random(40))
-    with engine_for(PG_URL).begin() as conn:
-        _clone_learners(conn, inst, learner, LEARNERS)
+    for lo in range(2, LEARNERS + 1, CLONE_BATCH):  # one transaction per batch of learners
+        with engine_for(PG_URL).begin() as conn:
+            _clone_learners(conn, inst, learner, lo, min(lo + CLONE_BATCH - 1, LEARNERS))
+        print(f"bench: scale: {min(lo + CLONE_BATCH - 1, LEARNERS)} learners stored "
+              f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
     with engine_for(PG_URL).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM ANALYZE events"))
+        conn.execute(text("VACUUM ANALYZE"))  # every table's statistics, as autovacuum keeps them
         rows, total, detail = _bytes(conn)
     load_s = time.perf_counter() - t0
     now = _at(BASE_T + 400 * 86400)

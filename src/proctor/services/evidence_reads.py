@@ -5,9 +5,9 @@ the course, instead of ten per session; used when many sessions are judged toget
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,6 +19,7 @@ from proctor.storage.repositories import study as study_repo
 from proctor.storage.tables import (
     Challenge,
     Course,
+    Institution,
     Leave,
     Lesson,
     Photo,
@@ -29,12 +30,44 @@ from proctor.storage.tables import (
 V = TypeVar("V")
 
 
+class ChallengeView(Protocol):
+    """What evaluation reads of a challenge (a stored row, or just those columns)."""
+
+    id: str
+    kind: str
+    issued_at: datetime
+    expires_at: datetime
+    received_at: datetime | None
+    outcome: str
+    issued_playback_s: float | None
+    plan_index: int | None
+
+
+class PhotoView(Protocol):
+    """What evaluation reads of a photo (a stored row, or just those columns)."""
+
+    id: str
+    challenge_id: str
+    taken_at: datetime
+    outcome: str
+    distance: float | None
+    reasons: list[str]
+
+
+_CHALLENGE_COLUMNS = (Challenge.session_id, Challenge.id, Challenge.kind, Challenge.issued_at,
+                      Challenge.expires_at, Challenge.received_at, Challenge.outcome,
+                      Challenge.issued_playback_s, Challenge.plan_index)
+_PHOTO_COLUMNS = (Photo.session_id, Photo.id, Photo.challenge_id, Photo.taken_at, Photo.outcome,
+                  Photo.distance, Photo.reasons)
+
+
 class Reads:
     """Straight from the database, per question."""
 
     def __init__(self, s: Session) -> None:
         self.s = s
         self._parsed: dict[tuple[str, int, str, str], Any] = {}
+        self._memo: dict[Hashable, Any] = {}
 
     def standing_verdict(self, row: SessionVerdict | None, policy: Policy,
                          parse: Callable[[SessionVerdict | None, Policy], V]) -> V:
@@ -46,6 +79,13 @@ class Reads:
         if key not in self._parsed:
             self._parsed[key] = parse(row, policy)
         return self._parsed[key]
+
+    def remembered(self, key: Hashable, compute: Callable[[], V]) -> V:
+        """``compute()``, remembered under ``key`` for as long as these reads live (``key``
+        must name everything the value depends on)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return cast(V, self._memo[key])
 
     def course(self, course_id: int) -> Course | None:
         return self.s.get(Course, course_id)
@@ -69,10 +109,10 @@ class Reads:
     def verdict(self, session_id: str) -> SessionVerdict | None:
         return ev_repo.verdict_of(self.s, session_id)
 
-    def challenges(self, session_id: str) -> list[Challenge]:
+    def challenges(self, session_id: str) -> Sequence[ChallengeView]:
         return ev_repo.challenges_of(self.s, session_id)
 
-    def photos(self, session_id: str) -> list[Photo]:
+    def photos(self, session_id: str) -> Sequence[PhotoView]:
         return ev_repo.photos_of(self.s, session_id)
 
     def stored(self, row: SessionVerdict) -> None:
@@ -172,15 +212,19 @@ class CourseReads(Reads):
         # held here: the identity map keeps objects only while someone refers to them
         self._course = s.get(Course, course_id)
         self._events = study_repo.event_values(s, ids)
-        self._challenges: dict[str, list[Challenge]] = {sid: [] for sid in ids}
-        for c in s.scalars(select(Challenge).where(Challenge.session_id.in_(ids))
+        # only the columns evaluation reads, as plain rows (never changed here: no ORM objects)
+        self._challenges: dict[str, list[ChallengeView]] = {sid: [] for sid in ids}
+        for c in s.execute(select(*_CHALLENGE_COLUMNS).where(Challenge.session_id.in_(ids))
                            .order_by(Challenge.issued_at, Challenge.id)):
-            self._challenges[c.session_id].append(c)
-        self._photos: dict[str, list[Photo]] = {sid: [] for sid in ids}
-        for p in s.scalars(select(Photo).where(Photo.session_id.in_(ids))
+            self._challenges[c.session_id].append(cast(ChallengeView, c))
+        self._photos: dict[str, list[PhotoView]] = {sid: [] for sid in ids}
+        for p in s.execute(select(*_PHOTO_COLUMNS).where(Photo.session_id.in_(ids))
                            .order_by(Photo.taken_at, Photo.frame_index)):
-            self._photos[p.session_id].append(p)
+            self._photos[p.session_id].append(cast(PhotoView, p))
         self._verdicts = ev_repo.verdicts_for(s, [x.id for x in self._all])
+        self._leaves = super().leaves(learner_id, course_id)
+        # held too: what follows each verdict (callbacks) looks the institution up by id
+        self._held = [s.get(Institution, i) for i in {x.institution_id for x in self._mine}]
 
     def session_ids(self) -> list[str]:
         """The course's sessions, oldest first."""
@@ -216,13 +260,18 @@ class CourseReads(Reads):
     def verdict(self, session_id: str) -> SessionVerdict | None:
         return self._verdicts.get(session_id)
 
-    def challenges(self, session_id: str) -> list[Challenge]:
+    def challenges(self, session_id: str) -> Sequence[ChallengeView]:
         found = self._challenges.get(session_id)
         return found if found is not None else super().challenges(session_id)
 
-    def photos(self, session_id: str) -> list[Photo]:
+    def photos(self, session_id: str) -> Sequence[PhotoView]:
         found = self._photos.get(session_id)
         return found if found is not None else super().photos(session_id)
 
     def stored(self, row: SessionVerdict) -> None:
         self._verdicts[row.session_id] = row
+
+    def leaves(self, learner_id: int, course_id: int) -> dict[int, list[float]]:
+        if (learner_id, course_id) != (self.learner_id, self.course_id):
+            return super().leaves(learner_id, course_id)
+        return self._leaves

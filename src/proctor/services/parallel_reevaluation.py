@@ -81,8 +81,9 @@ def judge_chunk(factory: sessionmaker[Session], groups: Sequence[Group], *, poli
     report = ChunkReport()
     for learner_id, course_id, _n in groups:
         with unit_of_work(factory) as uow:
+            held: list[object] = []  # the evidence read, kept for the verdict flow below
             for done in evaluate_course(uow, learner_id=learner_id, course_id=course_id,
-                                        policy=policy, now=now):
+                                        policy=policy, now=now, hold=held):
                 report.sessions += 1
                 if settings is not None:
                     verdict_flow.after_evaluation(uow, done, settings=settings, policy=policy,

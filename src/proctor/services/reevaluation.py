@@ -74,8 +74,9 @@ def reevaluate_course(factory: sessionmaker[Session], *, course_ext: str, instit
     # one learner-course at a time, its evidence read at once, its sessions judged oldest first
     for (learner_id, course_id) in sorted(groups):
         with unit_of_work(factory) as uow:
+            held: list[object] = []  # the evidence read, kept for the verdict flow below
             for done in evaluate_course(uow, learner_id=learner_id, course_id=course_id,
-                                        policy=policy, now=now):
+                                        policy=policy, now=now, hold=held):
                 report.sessions += 1
                 if settings is not None:
                     verdict_flow.after_evaluation(uow, done, settings=settings, policy=policy,

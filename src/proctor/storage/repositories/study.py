@@ -15,7 +15,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from proctor.domain.model import SessionState
-from proctor.storage.db import EVENT_TYPE_CODES
+from proctor.storage.db import EVENT_TYPE_CODES, EVENT_TYPE_NAMES
 from proctor.storage.tables import StudySession, TelemetryEvent
 
 
@@ -315,6 +315,9 @@ def event_values(session: Session, session_ids: Sequence[str]) -> dict[str, list
     if not session_ids:
         return out
     dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        _event_values_pg(session, out)
+        return out
     e = TelemetryEvent
     # ordered by integers only: sorting by the session id string (a collation) cost more
     # than the rest of the query; rows are grouped per session below, keeping that order
@@ -326,3 +329,28 @@ def event_values(session: Session, session_ids: Sequence[str]) -> dict[str, list
     for sid, *values in session.execute(stmt):
         out[sid].append(tuple(values))
     return out
+
+
+def _seq_then_arrival(v: tuple[Any, ...]) -> tuple[Any, Any]:
+    return v[0], v[3]
+
+
+def _event_values_pg(session: Session, out: dict[str, list[tuple[Any, ...]]]) -> None:
+    """``event_values`` on PostgreSQL: one plain binary round trip (SQLAlchemy's per-row
+    result processing cost more than the query). ``date_part`` gives the times as doubles
+    (exactly what ``datetime.timestamp()`` gives: integer microseconds over 10^6, rounded once),
+    sparing the server ``extract``'s numeric arithmetic; the rows are sorted here, per session
+    (they mostly arrive in order already), sparing it the sort."""
+    names = EVENT_TYPE_NAMES
+    with _raw(session).cursor(binary=True) as cur:
+        cur.execute("SELECT session_id::text, seq, type, date_part('epoch', client_ts), "
+                    "date_part('epoch', server_ts), position, from_pos, to_pos, rate, visible, "
+                    "focused, state FROM events WHERE session_id = ANY(%s::uuid[])",
+                    (list(out),))
+        rows = cur.fetchall()
+    for sid, seq, code, client_ts, server_ts, position, from_pos, to_pos, rate, visible, \
+            focused, state in rows:
+        out[sid].append((seq, names[code], client_ts, server_ts, position, from_pos, to_pos,
+                         rate, visible, focused, state))
+    for values in out.values():
+        values.sort(key=_seq_then_arrival)
