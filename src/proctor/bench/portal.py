@@ -135,7 +135,8 @@ def _fill(url: str, templates: dict[str, Any]) -> None:
                   [{"k": k, "r": r, "rules": rules} for k, (r, rules) in enumerate(flagged)])
         c.execute(text(
             "INSERT INTO verdicts (session_id, status, engine_status, credited_seconds, result, "
-            "rules, policy_id, policy_version, revision, evaluated_at, reviewed) "
+            "rules, policy_id, policy_version, revision, evaluated_at, reviewed, "
+            "institution_id, session_started_at) "
             "SELECT s.id, "
             "CASE WHEN h < 75 THEN 'valid' WHEN h < 93 THEN 'invalid' WHEN h < 96 "
             "THEN 'under_review' ELSE 'valid' END, "
@@ -143,8 +144,9 @@ def _fill(url: str, templates: dict[str, Any]) -> None:
             "CASE WHEN h < 75 THEN 2700 ELSE 0 END, "
             "CASE WHEN h < 75 THEN CAST(:valid AS json) ELSE b.result END, "
             "CASE WHEN h < 75 THEN CAST('[]' AS json) ELSE b.rules END, "
-            ":policy_id, :policy_version, 1, s.ended_at, h >= 85 "
-            "FROM (SELECT id, ended_at, abs(hashtext(id)) % 100 AS h, "
+            ":policy_id, :policy_version, 1, s.ended_at, h >= 85, s.institution_id, "
+            "s.started_at "
+            "FROM (SELECT id, ended_at, institution_id, started_at, abs(hashtext(id)) % 100 AS h, "
             "abs(hashtext(id || 'k')) % :kinds AS k FROM study_sessions "
             "WHERE id NOT IN (SELECT session_id FROM verdicts)) s "
             "JOIN bench_templates b ON b.k = s.k"),

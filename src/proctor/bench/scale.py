@@ -49,7 +49,8 @@ BROKER = os.environ.get("PROCTOR_BENCH_BROKER", "redis://127.0.0.1:6379/13")
 def _columns(conn, table: str) -> list[str]:  # type: ignore[no-untyped-def]
     return list(conn.execute(text(
         "SELECT column_name FROM information_schema.columns WHERE table_name = :t "
-        "AND table_schema = current_schema() ORDER BY ordinal_position"), {"t": table}).scalars())
+        "AND table_schema = current_schema() AND is_generated = 'NEVER' "  # stored: computed
+        "ORDER BY ordinal_position"), {"t": table}).scalars())
 
 
 def _clone(conn: Any, table: str, over: dict[str, str], source: str,

@@ -94,14 +94,17 @@ def dashboard(v: Viewer) -> dict[str, Any]:
     per_inst: Counter[int] = Counter()
     flagged_inst: Counter[int] = Counter()
     days = [[0, 0] for _ in range(DASHBOARD_DAYS)]
-    for inst_id, day, status, flagged, n in repo.dashboard_counts(s, v.scope.covers, bounds):
+    by_rule: Counter[str] = Counter()
+    for inst_id, day, status, flagged, rules, n in repo.dashboard_counts(s, v.scope.covers,
+                                                                         bounds):
         stats[status] += n
+        if flagged:
+            by_rule.update(dict.fromkeys(rules, n))
         per_inst[inst_id] += n
         flagged_inst[inst_id] += n if flagged else 0
         if 0 <= day < DASHBOARD_DAYS:
             days[day][0] += n
             days[day][1] += n if flagged else 0
-    by_rule = repo.flagged_by_rule(s, v.scope.covers, RULES, bounds[0], bounds[-1])
     names = {i.id: i.name for i in repo.institutions(s, v.scope.covers)}
     total = sum(per_inst.values())
     flagged_total = sum(flagged_inst.values())

@@ -136,8 +136,13 @@ def first_verdict_row(s: Session, session_id: str, fields: dict[str, Any]) -> Se
     first one's row lock (PostgreSQL) and then updates it."""
     dialect = s.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    of_session = select(StudySession).where(StudySession.id == session_id)
     s.execute(insert(SessionVerdict)
               .values(session_id=session_id, status="pending", revision=0, reviewed=False,
+                      institution_id=of_session.with_only_columns(
+                          StudySession.institution_id).scalar_subquery(),
+                      session_started_at=of_session.with_only_columns(
+                          StudySession.started_at).scalar_subquery(),
                       **fields)
               .on_conflict_do_nothing(index_elements=["session_id"]))
     row = s.get(SessionVerdict, session_id, with_for_update=True, populate_existing=True)

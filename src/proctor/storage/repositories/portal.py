@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -17,9 +18,9 @@ from sqlalchemy import (
     distinct,
     false,
     func,
-    literal,
     or_,
     select,
+    true,
     tuple_,
 )
 from sqlalchemy.orm import Session
@@ -230,17 +231,15 @@ FLAGGED = or_(SessionVerdict.engine_status == "invalid",
 AWAITING_FIRST = and_(SessionVerdict.engine_status == "invalid",
                       SessionVerdict.reviewed.is_(False))
 ID_NUMBER = re.compile(r"\d{17}[\dXx]")
-NEEDS_REVIEW = or_(SessionVerdict.status == "under_review",
-                   and_(SessionVerdict.engine_status == "invalid",
-                        SessionVerdict.reviewed.is_(False)))
+NEEDS_REVIEW = SessionVerdict.awaiting == true()  # a stored column: see tables/evidence.py
 
 
 def _queue_where(covers: Any, f: QueueFilters) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = [FLAGGED, covers(StudySession.institution_id)]
+    where: list[ColumnElement[bool]] = [FLAGGED, covers(SessionVerdict.institution_id)]
     if f.county:
         where.append(Institution.county_code == f.county)
     if f.institution is not None:
-        where.append(StudySession.institution_id == f.institution)
+        where.append(SessionVerdict.institution_id == f.institution)
     if f.course is not None:
         where.append(StudySession.course_id == f.course)
     if f.rule:
@@ -266,9 +265,9 @@ def _queue_where(covers: Any, f: QueueFilters) -> list[ColumnElement[bool]]:
             where.append(or_(Learner.real_name.like(like), Institution.name.like(like),
                              Learner.ext_id == f.q))
     if f.started_from is not None:
-        where.append(StudySession.started_at >= f.started_from)
+        where.append(SessionVerdict.session_started_at >= f.started_from)
     if f.started_before is not None:
-        where.append(StudySession.started_at < f.started_before)
+        where.append(SessionVerdict.session_started_at < f.started_before)
     return where
 
 
@@ -285,63 +284,67 @@ QueueRow = tuple[StudySession, SessionVerdict, Learner, Institution, Course, Les
 Cursor = tuple[int, datetime, str]  # (awaiting first?, started_at, session id) of a row
 
 
-def _order(f: QueueFilters) -> tuple[Any, bool]:
-    """(the priority expression, newest first?)"""
-    prio = case((NEEDS_REVIEW, 0), else_=1) if f.sort == "" else literal(0)
-    return prio, f.sort != "oldest"
+def _awaiting_first(f: QueueFilters) -> bool:
+    return f.sort == ""
 
 
 def queue(s: Session, covers: Any, f: QueueFilters, *, offset: int, limit: int,
           after: Cursor | None = None) -> tuple[list[QueueRow], int]:
     """Sessions awaiting a decision first, then the newest (or by ``f.sort``); keyset paging
-    after ``after`` (the last row of the page before), else ``offset``."""
+    after ``after`` (the last row of the page before), else ``offset``. Ordered and counted on
+    the verdicts' own columns (their partial indexes): the page reads ``limit`` rows, not the
+    county's flagged sessions."""
     where = _queue_where(covers, f)
-    counted = (select(func.count()).select_from(StudySession)
-               .join(SessionVerdict, SessionVerdict.session_id == StudySession.id))
-    if f.q:  # the count joins only what the filters read
+    counted = select(func.count()).select_from(SessionVerdict)
+    if f.q or f.course is not None:  # the count joins only what the filters read
+        counted = counted.join(StudySession, StudySession.id == SessionVerdict.session_id)
+    if f.q:
         counted = counted.join(Learner, Learner.id == StudySession.learner_id)
     if f.q or f.county:
-        counted = counted.join(Institution, Institution.id == StudySession.institution_id)
+        counted = counted.join(Institution, Institution.id == SessionVerdict.institution_id)
     total = int(s.scalar(counted.where(*where)) or 0)
-    prio, newest = _order(f)
+    newest = f.sort != "oldest"
+    v = SessionVerdict
     stmt = _queue_select().where(*where)
     if after is not None:
         p, t, sid = after
-        later = StudySession.started_at < t if newest else StudySession.started_at > t
-        stmt = stmt.where(or_(prio > p, and_(prio == p, later),
-                              and_(prio == p, StudySession.started_at == t,
-                                   StudySession.id > sid)))
+        later = v.session_started_at < t if newest else v.session_started_at > t
+        same_time = and_(v.session_started_at == t, v.session_id > sid)
+        if _awaiting_first(f):
+            # rank 0: awaiting a decision, 1: the rest (the cursor's first field)
+            same_rank = v.awaiting == (true() if p == 0 else false())
+            stmt = stmt.where(or_(and_(same_rank, or_(later, same_time)),
+                                  v.awaiting == false() if p == 0 else false()))
+        else:
+            stmt = stmt.where(or_(later, same_time))
     else:
         stmt = stmt.offset(offset)
-    started = StudySession.started_at.desc() if newest else StudySession.started_at.asc()
-    rows = s.execute(stmt.add_columns(prio).order_by(prio, started, StudySession.id)
-                     .limit(limit))
-    out: list[QueueRow] = []
-    for r in rows:
-        out.append(tuple(r[:6]))
-    return out, total
+    started = v.session_started_at.desc() if newest else v.session_started_at.asc()
+    order = ([v.awaiting.desc()] if _awaiting_first(f) else []) + [started, v.session_id]
+    rows = s.execute(stmt.order_by(*order).limit(limit))
+    return [tuple(r[:6]) for r in rows], total
 
 
 def cursor_of(row: QueueRow, f: QueueFilters) -> Cursor:
     st, verdict = row[0], row[1]
-    awaiting = verdict.status == "under_review" or (verdict.engine_status == "invalid"
-                                                     and not verdict.reviewed)
-    return (0 if (f.sort != "" or awaiting) else 1, st.started_at, st.id)
+    return (0 if (not _awaiting_first(f) or verdict.awaiting) else 1, st.started_at, st.id)
 
 
 def next_awaiting(s: Session, covers: Any, exclude: str) -> str | None:
     """The next session awaiting a decision (queue order), for 下一条."""
-    return s.scalar(select(StudySession.id)
-                    .join(SessionVerdict, SessionVerdict.session_id == StudySession.id)
-                    .where(NEEDS_REVIEW, covers(StudySession.institution_id),
-                           StudySession.id != exclude)
-                    .order_by(StudySession.started_at.desc(), StudySession.id).limit(1))
+    v = SessionVerdict
+    return s.scalar(select(v.session_id)
+                    .where(FLAGGED, v.awaiting == true(), covers(v.institution_id),
+                           v.session_id != exclude)
+                    .order_by(v.awaiting.desc(), v.session_started_at.desc(), v.session_id)
+                    .limit(1))
 
 
 def needs_review_count(s: Session, covers: Any) -> int:
-    return int(s.scalar(select(func.count()).select_from(StudySession)
-                        .join(SessionVerdict, SessionVerdict.session_id == StudySession.id)
-                        .where(NEEDS_REVIEW, covers(StudySession.institution_id))) or 0)
+    """Sessions awaiting a decision (the queue's partial index, no join)."""
+    return int(s.scalar(select(func.count()).select_from(SessionVerdict)
+                        .where(FLAGGED, SessionVerdict.awaiting == true(),
+                               covers(SessionVerdict.institution_id))) or 0)
 
 
 # --- the dashboard ---------------------------------------------------------------------------
@@ -351,34 +354,41 @@ def day_buckets(column: Any, bounds: Sequence[datetime]) -> Any:
     return case(*((column < b, i) for i, b in enumerate(bounds[1:])), else_=-1)
 
 
-def dashboard_counts(s: Session, covers: Any, bounds: Sequence[datetime]
-                     ) -> list[tuple[int, int, str, bool, int]]:
-    """(institution id, day index, status, flagged by the engine, sessions), grouped in the
-    database over the sessions begun within ``bounds``."""
-    day = day_buckets(StudySession.started_at, bounds)
-    status = func.coalesce(SessionVerdict.status, "pending")
-    flagged = func.coalesce(SessionVerdict.engine_status, "") == "invalid"
-    rows = s.execute(select(StudySession.institution_id, day, status, flagged, func.count())
-                     .outerjoin(SessionVerdict, SessionVerdict.session_id == StudySession.id)
-                     .where(covers(StudySession.institution_id),
-                            StudySession.started_at >= bounds[0],
-                            StudySession.started_at < bounds[-1])
-                     .group_by(StudySession.institution_id, day, status, flagged))
-    return [(int(i), int(d), str(st), bool(f), int(n)) for i, d, st, f, n in rows]
+DashboardRow = tuple[int, int, str, bool, tuple[str, ...], int]
 
 
-def flagged_by_rule(s: Session, covers: Any, rules: Sequence[str], since: datetime,
-                    before: datetime) -> dict[str, int]:
-    """Sessions the engine flagged for each rule (one scan, a SUM per rule)."""
-    text = cast(SessionVerdict.rules, String)
-    row = s.execute(select(*(func.sum(case((text.like(f'%"{r}"%'), 1), else_=0)) for r in rules))
-                    .select_from(StudySession)
-                    .join(SessionVerdict, SessionVerdict.session_id == StudySession.id)
-                    .where(covers(StudySession.institution_id),
-                           SessionVerdict.engine_status == "invalid",
-                           StudySession.started_at >= since,
-                           StudySession.started_at < before)).one()
-    return {r: int(n or 0) for r, n in zip(rules, row, strict=True)}
+def dashboard_counts(s: Session, covers: Any, bounds: Sequence[datetime]) -> list[DashboardRow]:
+    """(institution id, day index, status, flagged by the engine, the rules it broke, sessions)
+    over the sessions begun within ``bounds``, grouped in the database in two index-only scans:
+    the verdicts (they carry their session's start), then the sessions per day, whose surplus
+    is ``pending`` (no verdict yet). Neither joins the other table."""
+    v = SessionVerdict
+    day = day_buckets(v.session_started_at, bounds)
+    flagged = v.engine_status == "invalid"
+    rules = cast(v.rules, String)
+    judged = s.execute(select(v.institution_id, day, v.status, flagged, rules, func.count())
+                       .where(covers(v.institution_id), v.session_started_at >= bounds[0],
+                              v.session_started_at < bounds[-1])
+                       .group_by(v.institution_id, day, v.status, flagged, rules))
+    out: list[DashboardRow] = []
+    seen: dict[tuple[int, int], int] = {}
+    codes: dict[str, tuple[str, ...]] = {}  # a rule list's text, decoded once
+    for i, d, st, f, text, n in judged:
+        if text not in codes:
+            codes[text] = tuple(json.loads(text or "[]"))
+        out.append((int(i), int(d), str(st), bool(f), codes[text], int(n)))
+        seen[(int(i), int(d))] = seen.get((int(i), int(d)), 0) + int(n)
+    sday = day_buckets(StudySession.started_at, bounds)
+    begun = s.execute(select(StudySession.institution_id, sday, func.count())
+                      .where(covers(StudySession.institution_id),
+                             StudySession.started_at >= bounds[0],
+                             StudySession.started_at < bounds[-1])
+                      .group_by(StudySession.institution_id, sday))
+    for i, d, n in begun:
+        pending = int(n) - seen.get((int(i), int(d)), 0)
+        if pending > 0:
+            out.append((int(i), int(d), "pending", False, (), pending))
+    return out
 
 
 def session_facts(s: Session, covers: Any, since: datetime
