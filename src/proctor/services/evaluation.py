@@ -297,7 +297,8 @@ def evaluate_session(uow: UnitOfWork, *, session_id: str, policy: Policy, now: d
                   evaluated_at=now)
     if row is None and add_first:
         row = SessionVerdict(session_id=session_id, status=Status.PENDING, revision=0,
-                             reviewed=False, **fields)
+                             reviewed=False, institution_id=study.institution_id,
+                             session_started_at=study.started_at, **fields)
         s.add(row)
         reads.stored(row)
     elif row is None:
