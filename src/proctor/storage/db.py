@@ -99,13 +99,18 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+def driver_connection(session: Session) -> Any:
+    """The session's own DB-API driver connection (same transaction)."""
+    return session.connection().connection.driver_connection
+
+
 def pg_connection(session: Session) -> Any | None:
     """The session's own psycopg connection (same transaction) on PostgreSQL, else None: for
     the few per-request statements where building them through SQLAlchemy cost more than the
     round trip (the ingest hot path, docs/scaling.md)."""
     if session.get_bind().dialect.name != "postgresql":
         return None
-    return session.connection().connection.driver_connection
+    return driver_connection(session)
 
 
 def utcnow() -> datetime:

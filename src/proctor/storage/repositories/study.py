@@ -15,7 +15,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from proctor.domain.model import SessionState
-from proctor.storage.db import EVENT_TYPE_CODES, EVENT_TYPE_NAMES
+from proctor.storage.db import EVENT_TYPE_CODES, EVENT_TYPE_NAMES, driver_connection
 from proctor.storage.tables import StudySession, TelemetryEvent
 
 
@@ -40,7 +40,7 @@ def owned_sessions(session: Session, institution_id: int,
         return owned
     if session.get_bind().dialect.name == "postgresql":
         # one plain round trip (the ORM's statement building cost more than the lookup)
-        with _raw(session).cursor() as cur:
+        with driver_connection(session).cursor() as cur:
             cur.execute("SELECT id, status, started_at FROM study_sessions "
                         "WHERE institution_id = %s AND id = ANY(%s)", (institution_id, wanted))
             return {sid: OwnedSession(status, started) for sid, status, started in cur}
@@ -112,11 +112,6 @@ EVENT_COLUMNS = ("event_key", "session_id", "client_ts", "server_ts", "position"
                  "extra")
 _PG_TYPES = ["int8", "uuid", "timestamptz", "timestamptz", "float8", "float8", "float8",
              "float8", "int4", "int2", "bool", "bool", "text", "text", "jsonb"]
-
-
-def _raw(session: Session) -> Any:
-    """The session's own psycopg connection (same transaction)."""
-    return session.connection().connection.driver_connection
 
 
 def insert_events(session: Session, rows: Sequence[dict[str, Any]]) -> set[tuple[str, str]]:
@@ -222,7 +217,7 @@ def _insert_pg(session: Session, rows: Sequence[dict[str, Any]]) -> set[int]:
     from psycopg.errors import UniqueViolation
 
     values = _pg_tuples(rows)
-    raw = _raw(session)
+    raw = driver_connection(session)
     with raw.cursor() as cur:
         if len(values) <= _PG_VALUES_MAX:
             cur.execute(f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES "
@@ -266,7 +261,7 @@ def touch_sessions(session: Session, session_ids: Iterable[str], at: datetime) -
     if not ids:
         return
     if session.get_bind().dialect.name == "postgresql":
-        with _raw(session).cursor() as cur:
+        with driver_connection(session).cursor() as cur:
             cur.execute(
                 "UPDATE study_sessions SET last_event_at = %(at)s WHERE id IN ("
                 " SELECT id FROM study_sessions WHERE id = ANY(%(ids)s)"
@@ -342,7 +337,7 @@ def _event_values_pg(session: Session, out: dict[str, list[tuple[Any, ...]]]) ->
     sparing the server ``extract``'s numeric arithmetic; the rows are sorted here, per session
     (they mostly arrive in order already), sparing it the sort."""
     names = EVENT_TYPE_NAMES
-    with _raw(session).cursor(binary=True) as cur:
+    with driver_connection(session).cursor(binary=True) as cur:
         cur.execute("SELECT session_id::text, seq, type, date_part('epoch', client_ts), "
                     "date_part('epoch', server_ts), position, from_pos, to_pos, rate, visible, "
                     "focused, state FROM events WHERE session_id = ANY(%s::uuid[])",
