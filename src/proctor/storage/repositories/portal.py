@@ -310,13 +310,14 @@ def queue(s: Session, covers: Any, f: QueueFilters, *, offset: int, limit: int,
         p, t, sid = after
         later = v.session_started_at < t if newest else v.session_started_at > t
         same_time = and_(v.session_started_at == t, v.session_id > sid)
+        further = or_(later, same_time)
         if _awaiting_first(f):
-            # rank 0: awaiting a decision, 1: the rest (the cursor's first field)
-            same_rank = v.awaiting == (true() if p == 0 else false())
-            stmt = stmt.where(or_(and_(same_rank, or_(later, same_time)),
-                                  v.awaiting == false() if p == 0 else false()))
-        else:
-            stmt = stmt.where(or_(later, same_time))
+            # the cursor's rank: 0 among those awaiting a decision (all the rest come after),
+            # 1 among the rest
+            not_awaiting = v.awaiting == false()
+            further = (or_(and_(NEEDS_REVIEW, further), not_awaiting) if p == 0
+                       else and_(not_awaiting, further))
+        stmt = stmt.where(further)
     else:
         stmt = stmt.offset(offset)
     started = v.session_started_at.desc() if newest else v.session_started_at.asc()
@@ -334,7 +335,7 @@ def next_awaiting(s: Session, covers: Any, exclude: str) -> str | None:
     """The next session awaiting a decision (queue order), for 下一条."""
     v = SessionVerdict
     return s.scalar(select(v.session_id)
-                    .where(FLAGGED, v.awaiting == true(), covers(v.institution_id),
+                    .where(FLAGGED, NEEDS_REVIEW, covers(v.institution_id),
                            v.session_id != exclude)
                     .order_by(v.awaiting.desc(), v.session_started_at.desc(), v.session_id)
                     .limit(1))
@@ -343,7 +344,7 @@ def next_awaiting(s: Session, covers: Any, exclude: str) -> str | None:
 def needs_review_count(s: Session, covers: Any) -> int:
     """Sessions awaiting a decision (the queue's partial index, no join)."""
     return int(s.scalar(select(func.count()).select_from(SessionVerdict)
-                        .where(FLAGGED, SessionVerdict.awaiting == true(),
+                        .where(FLAGGED, NEEDS_REVIEW,
                                covers(SessionVerdict.institution_id))) or 0)
 
 
