@@ -26,6 +26,7 @@ from proctor.demo_player.routes import SDK_DIST, DemoConfig
 from proctor.main import create_app
 from proctor.services import challenges
 from tests.portal.conftest import CHROMIUM, CHROMIUM_ARGS, serve_in_thread
+from tests.processes import stop
 
 BLINKS = "blink/phone_blinks.mp4"
 # Chromium's fake capture device starts its file again at frame 0 each time a camera is opened
@@ -184,12 +185,7 @@ def cdp_browser(fake_camera: Path, sdk_built: Path, playwright_driver: Any,
         yield browser
         browser.close()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, timeout=10)
 
 
 @pytest.fixture(scope="session")

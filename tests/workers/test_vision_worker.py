@@ -17,6 +17,7 @@ from sqlalchemy import select
 from proctor.storage.db import engine_for, session_factory
 from proctor.storage.tables import Photo, SessionVerdict
 from tests.conftest import PG_URL
+from tests.processes import stop
 
 BROKER = "redis://127.0.0.1:6379/13"
 REPO = Path(__file__).resolve().parents[2]
@@ -46,11 +47,7 @@ def vision_worker(pg_migrated: str, tmp_path: Path) -> Iterator[Path]:
     try:
         yield blobs
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc, timeout=20)
 
 
 def test_face_work_goes_through_the_vision_queue(vision_worker: Path) -> None:
