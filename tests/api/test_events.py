@@ -153,3 +153,22 @@ def test_resending_part_of_a_large_batch_stores_only_the_new_events(platform: Pl
     assert (again.json()["accepted"], again.json()["duplicates"]) == (0, 300)
     stored = _events(platform, sid)
     assert sorted(e["id"] for e in stored) == sorted(e["id"] for e in batch)
+
+
+def test_events_whose_keys_collide_are_all_kept_and_still_idempotent(platform: Platform,
+                                                                     monkeypatch) -> None:
+    """Every event's hash made the same: within a batch (small and COPYed), across batches and
+    on re-sends, each event is stored once under its own key, and nothing is counted twice."""
+    from proctor.storage.repositories import study
+
+    monkeypatch.setattr(study, "event_key", lambda sid, day, eid: study.key_floor(day) | 7)
+    sid = platform.ready_session()
+    batch = heartbeats(sid, 150)
+    small = platform.api.post("/v1/events", {"events": batch[:5]})
+    assert (small.json()["accepted"], small.json()["duplicates"]) == (5, 0)
+    large = platform.api.post("/v1/events", {"events": batch})
+    assert (large.json()["accepted"], large.json()["duplicates"]) == (145, 5)
+    again = platform.api.post("/v1/events", {"events": batch[::-1]})
+    assert (again.json()["accepted"], again.json()["duplicates"]) == (0, 150)
+    stored = _events(platform, sid)
+    assert sorted(e["seq"] for e in stored) == list(range(1, 151))

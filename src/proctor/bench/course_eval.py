@@ -27,7 +27,6 @@ import statistics
 import time
 import uuid
 from datetime import UTC, date, datetime
-from typing import Any
 
 from sqlalchemy import select, text
 
@@ -116,18 +115,14 @@ def _store_course(uow: UnitOfWork, policy: Policy, rng: random.Random) -> tuple[
                         taken_at=_at(p.taken_at), sha256=uuid.uuid4().hex * 2,
                         content_type="image/jpeg", outcome=p.outcome, distance=p.distance,
                         reasons=[]))
-        rows: dict[int, dict[str, Any]] = {}
+        rows: dict[int, study_repo.NewEvent] = {}
         for d in arrived:  # the idempotent inbox keeps the first arrival of each event
             e = d.raw
-            rows.setdefault(e.seq, {
-                "event_key": study_repo.event_key(sid, study_repo.day_number(
-                    _at(script.opened_at)), f"{sid}-{e.seq}"),
-                "event_id": f"{sid}-{e.seq}", "session_id": sid,
-                "seq": e.seq, "type": e.type, "client_ts": _at(d.client_ts),
-                "server_ts": _at(d.server_ts), "position": e.position, "from_pos": e.from_pos,
-                "to_pos": e.to_pos, "rate": e.rate, "visible": e.visible, "focused": e.focused,
-                "state": e.state, "extra": None})
-        study_repo.insert_events(s, list(rows.values()))
+            rows.setdefault(e.seq, (
+                sid, f"{sid}-{e.seq}", e.seq, e.type, _at(d.client_ts), _at(d.server_ts),
+                (e.position, e.from_pos, e.to_pos, e.rate, e.visible, e.focused, e.state), None))
+        study_repo.insert_events(s, list(rows.values()),
+                                 {sid: study_repo.day_number(_at(script.opened_at))})
         s.flush()
         t = script.closed_at + rng.uniform(300, 3600)
     return inst_id, learner.id, course.id

@@ -273,13 +273,12 @@ def _copy_rows(url: str, events: list[dict]) -> list[tuple]:
         started: dict[str, Any] = dict(
             conn.execute("SELECT id, started_at FROM study_sessions").fetchall())
     now = datetime.now(UTC)
-    rows = []
-    for e in events:
-        sid = e["session_id"]
-        key = study_repo.event_key(sid, study_repo.day_number(started[sid]), e["id"] + "-copy")
-        rows.append((key, uuid.UUID(sid), datetime.fromisoformat(e["ts"]), now, e["position"],
-                     None, None, 1.0, e["seq"], 5, True, True, None, e["id"] + "-copy", None))
-    return rows
+    events_in = [(e["session_id"], e["id"] + "-copy", e["seq"], e["type"],
+                  datetime.fromisoformat(e["ts"]), now,
+                  (e["position"], None, None, e["rate"], e["visible"], e["focused"], None), None)
+                 for e in events]
+    return study_repo.event_rows(events_in, {sid: study_repo.day_number(at)
+                                             for sid, at in started.items()})
 
 
 def _copy_rate(url: str, rows: list[tuple]) -> float:
@@ -287,12 +286,8 @@ def _copy_rate(url: str, rows: list[tuple]) -> float:
     dsn = url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(dsn) as conn:
         t0 = time.perf_counter()
-        with conn.cursor().copy(
-            f"COPY events ({', '.join(study_repo.EVENT_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
-        ) as copy:
-            copy.set_types(study_repo._PG_TYPES)
-            for row in rows:
-                copy.write_row(row)
+        study_repo.copy_rows(conn.cursor(), f"COPY events ({', '.join(study_repo.EVENT_COLUMNS)}) "
+                             "FROM STDIN (FORMAT BINARY)", rows)
         conn.commit()
         return len(rows) / (time.perf_counter() - t0)
 

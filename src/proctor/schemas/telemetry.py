@@ -229,32 +229,54 @@ _FastRate = Annotated[float, msgspec.Meta(gt=0, le=16)]
 FAST_TS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:\d{2})\Z")
 
 
+# What an event's own values are, in this order, as ingest stores them (storage's EVENT_VALUES):
+# (position, from, to, rate, visible, focused, state); None where its type has no such field.
+EventValues = tuple[float | None, float | None, float | None, float | None, bool | None,
+                    bool | None, str | None]
+
+
 class FastEvent(msgspec.Struct, forbid_unknown_fields=True, tag_field="type"):
     id: _FastId
     session_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     seq: Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
     ts: str  # parsed after decoding (FAST_TS, then the range EventIn checks)
 
+    def values(self) -> EventValues:
+        return (None, None, None, None, None, None, None)
 
-class FastPlay(FastEvent, tag="play"):
+
+class _FastPositionEvent(FastEvent):
     position: _FastPosition
 
+    def values(self) -> EventValues:
+        return (self.position, None, None, None, None, None, None)
 
-class FastPause(FastEvent, tag="pause"):
-    position: _FastPosition
+
+class FastPlay(_FastPositionEvent, tag="play"):
+    pass
 
 
-class FastLessonComplete(FastEvent, tag="lesson.complete"):
-    position: _FastPosition
+class FastPause(_FastPositionEvent, tag="pause"):
+    pass
+
+
+class FastLessonComplete(_FastPositionEvent, tag="lesson.complete"):
+    pass
 
 
 class FastSeek(FastEvent, tag="seek"):
     from_: _FastPosition = msgspec.field(name="from")
     to: _FastPosition
 
+    def values(self) -> EventValues:
+        return (None, self.from_, self.to, None, None, None, None)
+
 
 class FastRateChange(FastEvent, tag="ratechange"):
     rate: _FastRate
+
+    def values(self) -> EventValues:
+        return (None, None, None, self.rate, None, None, None)
 
 
 class FastHeartbeat(FastEvent, tag="heartbeat"):
@@ -263,17 +285,32 @@ class FastHeartbeat(FastEvent, tag="heartbeat"):
     visible: bool
     focused: bool
 
+    def values(self) -> EventValues:
+        return (self.position, None, None, self.rate, self.visible, self.focused, None)
+
 
 class FastVisibility(FastEvent, tag="visibility"):
     state: Literal["hidden", "visible"]
+
+    def values(self) -> EventValues:
+        return (None, None, None, None, None, None, self.state)
 
 
 class FastFocus(FastEvent, tag="focus"):
     state: Literal["blur", "focus"]
 
+    def values(self) -> EventValues:
+        return (None, None, None, None, None, None, self.state)
+
 
 class FastSessionEnd(FastEvent, tag="session.end"):
     pass
+
+
+FAST_EVENTS = (FastPlay, FastPause, FastLessonComplete, FastSeek, FastRateChange, FastHeartbeat,
+               FastVisibility, FastFocus, FastSessionEnd)
+# each fast event class's type name (its tag), looked up once per event
+FAST_TYPE: dict[type[FastEvent], str] = {c: str(c.__struct_config__.tag) for c in FAST_EVENTS}
 
 
 class FastBatch(msgspec.Struct):
@@ -281,11 +318,24 @@ class FastBatch(msgspec.Struct):
                  | FastHeartbeat | FastVisibility | FastFocus | FastSessionEnd]
 
 
+def event_values(fields: dict[str, Any]) -> EventValues:
+    """An EventIn's values (its attributes by name, ``from`` as ``from_``) as ingest stores them."""
+    get = fields.get
+    return (get("position"), get("from_"), get("to"), get("rate"), get("visible"),
+            get("focused"), get("state"))
+
+
 def fast_ts(text: str) -> datetime | None:
     """A FastEvent's time as EventIn reads it, or None (then EventIn decides)."""
     if FAST_TS.match(text) is None:
         return None
     try:
-        return _utc_in_range(datetime.fromisoformat(text))
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if 1 < value.year < 9999:  # any offset keeps it inside TS_MIN..TS_MAX
+        return value
+    try:
+        return _utc_in_range(value)
     except ValueError:
         return None

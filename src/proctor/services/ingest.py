@@ -16,9 +16,12 @@ from pydantic import TypeAdapter, ValidationError
 from proctor.domain.errors import InvalidInput, PayloadTooLarge
 from proctor.schemas.telemetry import (
     EVENT_TYPES,
+    FAST_TYPE,
     EventIn,
+    EventValues,
     FastBatch,
     bad_text,
+    event_values,
     extra_problem,
     fast_ts,
     is_session_id,
@@ -72,9 +75,9 @@ def _explain(exc: ValidationError, raw: Any) -> tuple[str | None, str]:
     return name, f"{name}: {msg}" if name else msg
 
 
-# An event as ingest stores it: (its index in the batch, its fields by EventIn's attribute
-# names, its extra fields or None).
-Valid = tuple[int, dict[str, Any], dict[str, Any] | None]
+# A valid event as ingest checks and stores it: (its index in the batch, session id, event id,
+# seq, type, client time, its values (schemas.telemetry.EventValues), its extra fields or None).
+Valid = tuple[int, str, str, int, str, datetime, EventValues, dict[str, Any] | None]
 
 
 def decode_batch(body: bytes, *, max_events: int) -> list[Valid] | None:
@@ -88,22 +91,19 @@ def decode_batch(body: bytes, *, max_events: int) -> list[Valid] | None:
     if len(events) > max_events:
         return None
     out: list[Valid] = []
+    append, type_of = out.append, FAST_TYPE
     for i, ev in enumerate(events):
-        fields = msgspec.structs.asdict(ev)
         ts = fast_ts(ev.ts)
         if ts is None:
             return None
-        fields["ts"] = ts
-        fields["type"] = ev.__struct_config__.tag
-        out.append((i, fields, None))
+        append((i, ev.session_id, ev.id, ev.seq, type_of[type(ev)], ts, ev.values(), None))
     return out
 
 
 def _validate(raw_events: list[Any], result: IngestResult) -> list[Valid]:
     """The whole batch at once; on any error, event by event to keep the good ones."""
     try:
-        return [(i, ev.__dict__, _extra(ev))
-                for i, ev in enumerate(_MANY.validate_python(raw_events))]
+        return [_valid(i, ev) for i, ev in enumerate(_MANY.validate_python(raw_events))]
     except ValidationError:
         pass
     valid = []
@@ -114,9 +114,14 @@ def _validate(raw_events: list[Any], result: IngestResult) -> list[Valid]:
             fld, reason = _explain(exc, raw)
             _reject(result, i, raw, fld, reason)
             continue
-        # plain dict access: pydantic's __getattr__ is slow for absent names
-        valid.append((i, ev.__dict__, _extra(ev)))
+        valid.append(_valid(i, ev))
     return valid
+
+
+def _valid(index: int, ev: Any) -> Valid:
+    fields = ev.__dict__  # plain dict access: pydantic's __getattr__ is slow for absent names
+    return (index, fields["session_id"], fields["id"], fields["seq"], fields["type"],
+            fields["ts"], event_values(fields), _extra(ev))
 
 
 def _extra(ev: Any) -> dict[str, Any] | None:
@@ -124,27 +129,6 @@ def _extra(ev: Any) -> dict[str, Any] | None:
     if not extra:
         return None
     return {k: v for k, v in extra.items() if k not in _BASE_FIELDS} or None
-
-
-def _row(fields: dict[str, Any], started_day: int, received_at: datetime,
-         extra: dict[str, Any] | None) -> dict[str, Any]:
-    return {
-        "event_key": repo.event_key(fields["session_id"], started_day, fields["id"]),
-        "event_id": fields["id"],
-        "session_id": fields["session_id"],
-        "seq": fields["seq"],
-        "type": fields["type"],
-        "client_ts": fields["ts"],
-        "server_ts": received_at,
-        "position": fields.get("position"),
-        "from_pos": fields.get("from_"),
-        "to_pos": fields.get("to"),
-        "rate": fields.get("rate"),
-        "visible": fields.get("visible"),
-        "focused": fields.get("focused"),
-        "state": fields.get("state"),
-        "extra": extra,
-    }
 
 
 def ingest_events(uow: UnitOfWork, *, institution_id: int, body: Any, received_at: datetime,
@@ -169,16 +153,13 @@ def ingest_events(uow: UnitOfWork, *, institution_id: int, body: Any, received_a
 
 def _store(uow: UnitOfWork, institution_id: int, valid: list[Valid], result: IngestResult,
            received_at: datetime) -> IngestResult:
-    named = {ev["session_id"] for _, ev, _ in valid}
+    named = {ev[1] for ev in valid}
     owned = repo.owned_sessions(uow.session, institution_id,
                                 {sid for sid in named if is_session_id(sid)})
-    days = {sid: repo.day_number(o.started_at) for sid, o in owned.items()}
-    rows: list[dict[str, Any]] = []
+    kept: list[repo.NewEvent] = []
     seen: set[tuple[str, str]] = set()
     in_batch_dupes = 0
-    ended: dict[str, datetime] = {}
-    for index, ev, extra in valid:
-        sid, event_id = ev["session_id"], ev["id"]
+    for index, sid, event_id, seq, type_, ts, values, extra in valid:
         if sid not in owned:
             # Same answer for another institution's session as for none: nothing leaks.
             _reject(result, index, {"id": event_id}, "session_id",
@@ -193,27 +174,24 @@ def _store(uow: UnitOfWork, institution_id: int, valid: list[Valid], result: Ing
             in_batch_dupes += 1
             continue
         seen.add((sid, event_id))
-        rows.append(_row(ev, days[sid], received_at, extra))
-        if ev["type"] in TERMINAL_TYPES:
-            result.sessions_to_evaluate.add(sid)
-            if ev["type"] == "session.end":
-                # the server's clock, not the client's word (a skewed client clock would move
-                # the end of one lesson past the start of the next: LESSON_ORDER)
-                ended[sid] = received_at
-    new_ids = repo.insert_events(uow.session, rows)
-    result.accepted = len(new_ids)
-    result.duplicates = len(rows) - len(new_ids) + in_batch_dupes
-    new_rows = (rows if len(new_ids) == len(rows)
-                else [r for r in rows if (r["session_id"], r["event_id"]) in new_ids])
-    if new_rows:
-        # ends first (the only row locks ingest waits for, in id order), then the last-seen
-        # times, which never wait (docs/scaling.md: no deadlock between concurrent batches)
-        repo.end_sessions(uow.session, {sid: at for sid, at in ended.items()
-                                        if any(r["session_id"] == sid for r in new_rows)})
-        repo.touch_sessions(uow.session, {r["session_id"] for r in new_rows}, received_at)
+        kept.append((sid, event_id, seq, type_, ts, received_at, values, extra))
+    days = {sid: repo.day_number(o.started_at) for sid, o in owned.items()}
+    new_at = repo.insert_events(uow.session, kept, days)
+    new = kept if len(new_at) == len(kept) else [kept[i] for i in new_at]
+    result.accepted = len(new)
+    result.duplicates = len(kept) - len(new) + in_batch_dupes
+    new_sessions = {ev[0] for ev in new}
     # Only new terminal events trigger work (a re-sent batch does not re-evaluate), and so do
     # new events of a session that had already ended: a batch that was late on the network.
-    new_terminal = {r["session_id"] for r in new_rows if r["type"] in TERMINAL_TYPES}
-    late = {r["session_id"] for r in new_rows if owned[r["session_id"]].status == "ended"}
-    result.sessions_to_evaluate = (result.sessions_to_evaluate & new_terminal) | late
+    new_terminal = {ev[0] for ev in new if ev[3] in TERMINAL_TYPES}
+    late = {sid for sid in new_sessions if owned[sid].status == "ended"}
+    result.sessions_to_evaluate = new_terminal | late
+    if new:
+        # ends first (the only row locks ingest waits for, in id order), then the last-seen
+        # times, which never wait (docs/scaling.md: no deadlock between concurrent batches).
+        # The end is the server's clock, not the client's word (a skewed client clock would
+        # move the end of one lesson past the start of the next: LESSON_ORDER).
+        repo.end_sessions(uow.session, {ev[0]: received_at for ev in new
+                                        if ev[3] == "session.end"})
+        repo.touch_sessions(uow.session, new_sessions, received_at)
     return result

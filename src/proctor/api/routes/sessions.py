@@ -107,7 +107,7 @@ def post_events(request: Request, body: BodyDep, platform: SessionCallerDep, uow
         require_own_events(platform, data)
     else:
         data = None
-        require_own_sessions(platform, [ev["session_id"] for _, ev, _ in decoded])
+        require_own_sessions(platform, [ev[1] for ev in decoded])
     result = ingest_events(uow, institution_id=platform.institution_id, body=data,
                            received_at=now, max_events=settings.max_batch_events,
                            decoded=decoded)

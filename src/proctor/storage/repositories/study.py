@@ -107,42 +107,78 @@ def _next_key(key: int) -> int:
     return (key & ~_HASH_MASK) | ((key + 1) & _HASH_MASK)
 
 
-EVENT_COLUMNS = ("event_key", "session_id", "client_ts", "server_ts", "position", "from_pos",
-                 "to_pos", "rate", "seq", "type", "visible", "focused", "state", "event_id",
-                 "extra")
-_PG_TYPES = ["int8", "uuid", "timestamptz", "timestamptz", "float8", "float8", "float8",
-             "float8", "int4", "int2", "bool", "bool", "text", "text", "jsonb"]
+# An event as ingest hands it to storage: (session id, event id, seq, type name, client time,
+# server time, its values in EVENT_VALUES order, its extra fields or None).
+NewEvent = tuple[str, str, int, str, datetime, datetime, tuple[Any, ...], dict[str, Any] | None]
+EVENT_VALUES = ("position", "from_pos", "to_pos", "rate", "visible", "focused", "state")
+# the columns of a stored row, in the order event_rows builds them (and COPY names them)
+EVENT_COLUMNS = ("event_key", "session_id", "seq", "type", "client_ts", "server_ts", "event_id",
+                 "extra", *EVENT_VALUES)
+_PG_TYPES = ["int8", "uuid", "int4", "int2", "timestamptz", "timestamptz", "text", "jsonb",
+             "float8", "float8", "float8", "float8", "bool", "bool", "text"]
 
 
-def insert_events(session: Session, rows: Sequence[dict[str, Any]]) -> set[tuple[str, str]]:
-    """Append events (dicts with ``EVENT_COLUMNS``, ``type`` as its name), ignoring those
-    already stored; returns (session id, event id) of the events that were new. Rows must have
-    distinct (session_id, event_id)."""
-    if not rows:
-        return set()
+def event_rows(events: Sequence[NewEvent], started_days: dict[str, int]) -> list[tuple[Any, ...]]:
+    """The stored rows of ``events`` (``EVENT_COLUMNS`` order: the key computed, the session as a
+    ``uuid.UUID``, the type as its code, the event id in its stored form); ``started_days``: each
+    session's start day (``day_number``)."""
+    codes, key, short = EVENT_TYPE_CODES, event_key, stored_event_id
+    uuids = {sid: uuid.UUID(sid) for sid in started_days}
+    return [(key(sid, started_days[sid], eid), uuids[sid], seq, codes[type_], client_ts,
+             server_ts, short(sid, eid), extra, *values)
+            for sid, eid, seq, type_, client_ts, server_ts, values, extra in events]
+
+
+def insert_events(session: Session, events: Sequence[NewEvent],
+                  started_days: dict[str, int]) -> list[int]:
+    """Append ``events`` (distinct (session id, event id) pairs), ignoring those already stored;
+    returns the positions in ``events`` of those that were new, in order."""
+    if not events:
+        return []
+    rows = _distinct_keys(event_rows(events, started_days))
     insert = _insert_pg if session.get_bind().dialect.name == "postgresql" else _insert_sqlite
-    new: set[tuple[str, str]] = set()
-    pending = list(rows)
+    new: list[int] = []
+    pending = list(range(len(rows)))
     for _ in range(64):  # each round moves the colliding rows to their next key
-        inserted = insert(session, pending)
-        new.update((r["session_id"], r["event_id"]) for r in pending if r["event_key"] in inserted)
-        rest = [r for r in pending if r["event_key"] not in inserted]
+        inserted = insert(session, rows, events, pending)
+        if inserted is None:  # every pending row was new
+            new.extend(pending)
+            break
+        new.extend(i for i in pending if rows[i][0] in inserted)
+        rest = [i for i in pending if rows[i][0] not in inserted]
         if not rest:
             break
-        stored = _stored_ids(session, [r["event_key"] for r in rest])
+        stored = _stored_ids(session, [rows[i][0] for i in rest])
         pending = []
-        for r in rest:
-            if stored.get(r["event_key"]) == (r["session_id"],
-                                               stored_event_id(r["session_id"], r["event_id"])):
+        for i in rest:
+            sid, eid = events[i][0], events[i][1]
+            if stored.get(rows[i][0]) == (sid, stored_event_id(sid, eid)):
                 continue  # a true duplicate: already stored
             # either an id stored under a moved key earlier, or a real collision
-            moved = _find_moved(session, r)
-            if moved:
+            if _find_moved(session, sid, eid):
                 continue
-            pending.append({**r, "event_key": _next_key(r["event_key"])})
+            rows[i] = (_next_key(rows[i][0]), *rows[i][1:])
+            pending.append(i)
         if not pending:
             break
-    return new
+    return sorted(new)
+
+
+def _distinct_keys(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Two events of one batch whose keys collide: the later one moved to the next free key
+    (an INSERT ... ON CONFLICT would store one and count both)."""
+    keys = {row[0] for row in rows}
+    if len(keys) == len(rows):
+        return rows
+    taken: set[int] = set()
+    for i, row in enumerate(rows):
+        key = row[0]
+        if key in taken:
+            while key in taken or key in keys:
+                key = _next_key(key)
+            rows[i] = (key, *row[1:])
+        taken.add(key)
+    return rows
 
 
 def _stored_ids(session: Session, keys: Sequence[int]) -> dict[int, tuple[str, str]]:
@@ -152,24 +188,28 @@ def _stored_ids(session: Session, keys: Sequence[int]) -> dict[int, tuple[str, s
     return {k: (str(sid), eid) for k, sid, eid in rows}
 
 
-def _find_moved(session: Session, row: dict[str, Any]) -> bool:
+def _find_moved(session: Session, session_id: str, event_id: str) -> bool:
     """Whether this (session, event id) is already stored under a later key of its probe run."""
     e = TelemetryEvent
     found = session.execute(select(e.event_key).where(
-        e.session_id == row["session_id"],
-        e.event_id == stored_event_id(row["session_id"], row["event_id"]))).first()
+        e.session_id == session_id,
+        e.event_id == stored_event_id(session_id, event_id))).first()
     return found is not None
 
 
-def _insert_sqlite(session: Session, rows: Sequence[dict[str, Any]]) -> set[int]:
+def _insert_sqlite(session: Session, rows: list[tuple[Any, ...]], events: Sequence[NewEvent],
+                   pending: list[int]) -> set[int]:
     stmt = (
         sqlite.insert(TelemetryEvent)
         .on_conflict_do_nothing(index_elements=["event_key"])
         .returning(TelemetryEvent.event_key)
     )
-    return set(session.scalars(stmt, [
-        {**{c: r[c] for c in EVENT_COLUMNS},
-         "event_id": stored_event_id(r["session_id"], r["event_id"])} for r in rows]))
+    values = []
+    for i in pending:
+        value = dict(zip(EVENT_COLUMNS, rows[i], strict=True))
+        value["session_id"], value["type"] = events[i][0], events[i][3]  # as the ORM takes them
+        values.append(value)
+    return set(session.scalars(stmt, values))
 
 
 _PG_STAGE = ("CREATE TEMP TABLE IF NOT EXISTS events_in "
@@ -188,35 +228,31 @@ _PG_VALUES_MAX = 64
 _PG_VALUES_ROW = "(" + ", ".join(["%s"] * len(EVENT_COLUMNS)) + ")"
 
 
-def _pg_tuples(rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
-    """The rows as COPY / INSERT values in ``EVENT_COLUMNS`` order, sorted by key: two batches
-    inserting the same keys take their locks in one order (no deadlock)."""
+def _pg_values(rows: list[tuple[Any, ...]], pending: list[int]) -> list[tuple[Any, ...]]:
+    """The pending rows as COPY / INSERT values, sorted by key: two batches inserting the same
+    keys take their locks in one order (no deadlock); extra fields as JSONB."""
     from psycopg.types.json import Jsonb
 
-    codes = EVENT_TYPE_CODES
-    uuids = {sid: uuid.UUID(sid) for sid in {r["session_id"] for r in rows}}
-    out = []
-    for r in rows:
-        extra, sid = r["extra"], r["session_id"]
-        out.append((r["event_key"], uuids[sid], r["client_ts"], r["server_ts"], r["position"],
-                    r["from_pos"], r["to_pos"], r["rate"], r["seq"], codes[r["type"]],
-                    r["visible"], r["focused"], r["state"],
-                    stored_event_id(sid, r["event_id"]),
-                    None if extra is None else Jsonb(extra)))
-    out.sort(key=itemgetter(0))
-    return out
+    values = [rows[i] for i in pending]
+    for n, row in enumerate(values):
+        if row[7] is not None:
+            values[n] = (*row[:7], Jsonb(row[7]), *row[8:])
+    values.sort(key=itemgetter(0))
+    return values
 
 
-def _insert_pg(session: Session, rows: Sequence[dict[str, Any]]) -> set[int]:
-    """A small batch: one ``INSERT ... VALUES ... ON CONFLICT DO NOTHING RETURNING``. A larger
-    one: COPY, straight into the table when every key is new, else into a temporary table, then
-    one INSERT ... SELECT ... ON CONFLICT DO NOTHING.
+def _insert_pg(session: Session, rows: list[tuple[Any, ...]], events: Sequence[NewEvent],
+               pending: list[int]) -> set[int] | None:
+    """The keys stored of the pending rows, or None when all of them were: a small batch in
+    one ``INSERT ... VALUES ... ON CONFLICT DO NOTHING RETURNING``; a larger one by COPY,
+    straight into the table when every key is new, else into a temporary table, then one
+    INSERT ... SELECT ... ON CONFLICT DO NOTHING.
 
     Measured against psycopg's pipelined executemany in docs/benchmarks.md (ingest section).
     """
     from psycopg.errors import UniqueViolation
 
-    values = _pg_tuples(rows)
+    values = _pg_values(rows, pending)
     raw = driver_connection(session)
     with raw.cursor() as cur:
         if len(values) <= _PG_VALUES_MAX:
@@ -231,19 +267,20 @@ def _insert_pg(session: Session, rows: Sequence[dict[str, Any]]) -> set[int]:
         # to the savepoint; then the staged way finds which rows are new.
         cur.execute("SAVEPOINT events_copy")
         try:
-            _copy_rows(cur, _PG_COPY_EVENTS, values)
+            copy_rows(cur, _PG_COPY_EVENTS, values)
         except UniqueViolation:
             cur.execute("ROLLBACK TO SAVEPOINT events_copy")
         else:
-            return {row[0] for row in values}
+            return None
         cur.execute(_PG_STAGE)
         cur.execute("TRUNCATE events_in")
-        _copy_rows(cur, _PG_COPY, values)
+        copy_rows(cur, _PG_COPY, values)
         cur.execute(_PG_MOVE)
         return {k for (k,) in cur.fetchall()}
 
 
-def _copy_rows(cur: Any, statement: str, values: list[tuple[Any, ...]]) -> None:
+def copy_rows(cur: Any, statement: str, values: Sequence[tuple[Any, ...]]) -> None:
+    """Binary COPY of rows in ``EVENT_COLUMNS`` order (``statement`` names those columns)."""
     with cur.copy(statement) as copy:
         copy.set_types(_PG_TYPES)
         write = copy.write_row
