@@ -222,7 +222,10 @@ class IngestOut(BaseModel):
 # for any reason, goes the pydantic way (EventIn), which explains each rejection; so what this
 # accepts EventIn accepts with the same values, and the answers to bad input are EventIn's
 # (tests/api/test_events_fast.py holds the two side by side).
-_FastId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._:-]{1,64}\Z")]
+# ExtId's characters ([A-Za-z0-9._:-]): an id is one of them when stripping them leaves nothing
+# (checked after decoding: a pattern here cost msgspec half of its decoding time)
+FAST_ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-"
+_FastId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 _FastPosition = Annotated[float, msgspec.Meta(ge=0, le=7 * 24 * 3600)]
 _FastRate = Annotated[float, msgspec.Meta(gt=0, le=16)]
 # the forms where datetime.fromisoformat and pydantic's parser agree to the microsecond

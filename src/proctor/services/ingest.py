@@ -16,6 +16,7 @@ from pydantic import TypeAdapter, ValidationError
 from proctor.domain.errors import InvalidInput, PayloadTooLarge
 from proctor.schemas.telemetry import (
     EVENT_TYPES,
+    FAST_ID_CHARS,
     FAST_TYPE,
     EventIn,
     EventValues,
@@ -94,7 +95,7 @@ def decode_batch(body: bytes, *, max_events: int) -> list[Valid] | None:
     append, type_of = out.append, FAST_TYPE
     for i, ev in enumerate(events):
         ts = fast_ts(ev.ts)
-        if ts is None:
+        if ts is None or ev.id.strip(FAST_ID_CHARS):
             return None
         append((i, ev.session_id, ev.id, ev.seq, type_of[type(ev)], ts, ev.values(), None))
     return out
