@@ -1,13 +1,14 @@
-"""`evaluation.fast_event`: the same Event as the dataclass's own constructor."""
+"""Events read in bulk as columns (`evaluation.domain_event_columns`, `EventColumns`): the same
+events, and the same timeline, as the `Event` objects they stand for."""
 
 from __future__ import annotations
 
-import dataclasses
+from datetime import UTC, datetime
 
-import pytest
-
-from proctor.domain.model import Event
-from proctor.services.evaluation import domain_events, fast_event
+from proctor.domain.model import Event, EventColumns
+from proctor.domain.policy import load_policy
+from proctor.domain.timeline import build_timeline, in_seq_order
+from proctor.services.evaluation import domain_event_columns
 
 ROWS = [
     (1, "play", 1.5, 1.75, 0.0, None, None, 1.0, None, None, None),
@@ -17,20 +18,29 @@ ROWS = [
 ]
 
 
-@pytest.mark.parametrize("row", ROWS)
-def test_fast_event_is_the_same_event(row: tuple[object, ...]) -> None:
-    fast, plain = fast_event(*row), Event(*row)  # type: ignore[arg-type]
-    assert fast == plain and hash(fast) == hash(plain)
-    assert dataclasses.astuple(fast) == row
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        fast.seq = 9  # type: ignore[misc]
+def _lists(rows: list[tuple[object, ...]]) -> tuple[list[object], ...]:
+    return tuple(list(column) for column in zip(*rows, strict=True))
 
 
-def test_domain_events_from_unix_seconds_and_datetimes() -> None:
-    from datetime import UTC, datetime
-
+def test_columns_from_unix_seconds_and_datetimes() -> None:
     as_datetimes = [(r[0], r[1], datetime.fromtimestamp(r[2], UTC),  # type: ignore[arg-type]
                      datetime.fromtimestamp(r[3], UTC), *r[4:]) for r in ROWS]  # type: ignore[arg-type]
     expected = [Event(*r) for r in ROWS]  # type: ignore[arg-type]
-    assert domain_events(ROWS) == expected
-    assert domain_events(as_datetimes) == expected
+    assert domain_event_columns(_lists(ROWS)).events() == expected  # type: ignore[arg-type]
+    assert domain_event_columns(_lists(as_datetimes)).events() == expected  # type: ignore[arg-type]
+    assert EventColumns.of(expected).events() == expected
+
+
+def test_seq_order_keeps_the_first_received_copy() -> None:
+    events = [Event(*r) for r in ROWS]  # type: ignore[arg-type]
+    late_copy = Event(2, "heartbeat", 11.5, 20.0, 99.0)
+    early_copy = Event(3, "seek", 12.0, 12.25, None, 10.0, 20.0)
+    shuffled = [events[3], late_copy, events[1], events[0], events[2], early_copy]
+    kept = in_seq_order(shuffled).events()
+    assert kept == [events[0], events[1], early_copy, events[3]]
+
+
+def test_same_timeline_from_columns_and_objects() -> None:
+    policy = load_policy("henan-2021")
+    events = [Event(*r) for r in ROWS]  # type: ignore[arg-type]
+    assert build_timeline(EventColumns.of(events), policy) == build_timeline(events, policy)

@@ -14,7 +14,7 @@ from proctor.domain.coverage import covered_intervals, measure, union
 from proctor.domain.model import (
     Course,
     CourseResult,
-    Event,
+    Events,
     Interval,
     Lesson,
     LessonResult,
@@ -30,7 +30,7 @@ from proctor.domain.policy import Policy
 from proctor.domain.rules import RULES
 from proctor.domain.rules.base import RuleContext
 from proctor.domain.rules.face_liveness import kept_photo_anchors
-from proctor.domain.timeline import PlaybackClock, build_timeline
+from proctor.domain.timeline import PlaybackClock, build_timeline, columns
 
 
 def evaluate(session: SessionInput, policy: Policy, *, now: float | None = None) -> Verdict:
@@ -83,7 +83,7 @@ def evaluate(session: SessionInput, policy: Policy, *, now: float | None = None)
     )
 
 
-def in_flight_until(events: Sequence[Event], policy: Policy) -> float | None:
+def in_flight_until(events: Events, policy: Policy) -> float | None:
     """Until when (server time) events of this session may still be on their way, or None.
 
     Platforms batch events and networks delay batches, so when ``lesson.complete`` or
@@ -93,17 +93,20 @@ def in_flight_until(events: Sequence[Event], policy: Policy) -> float | None:
     otherwise (lost heartbeats leave gaps for good) the wait ends ``late_telemetry_s`` after
     the last arrival: anything arriving later is late telemetry and earns no credit anyway.
     """
-    if not events:
+    cols = columns(events)
+    if not len(cols):
         return None
-    seqs = {e.seq for e in events}
+    seqs = set(cols.seq)
     last_seq = max(seqs)
-    ended = any(e.type == "session.end" and e.seq == last_seq for e in events)
+    ended = "session.end" in cols.type and any(
+        type_ == "session.end" and seq == last_seq for seq, type_ in zip(cols.seq, cols.type,
+                                                                          strict=True))
     if ended and min(seqs) == 1 and len(seqs) == last_seq:
         return None
-    return max(e.server_ts for e in events) + policy.late_telemetry_s
+    return max(cols.server_ts) + policy.late_telemetry_s
 
 
-def covered_by_sittings(sittings: Sequence[Sequence[Event]], lesson: Lesson,
+def covered_by_sittings(sittings: Sequence[Events], lesson: Lesson,
                         policy: Policy) -> float:
     """Seconds of ``lesson``'s media the telemetry of these sittings covers: what a new sitting
     no longer has to study (the scheduler's ``covered_s``, so a resumed sitting's photo moment
@@ -113,7 +116,7 @@ def covered_by_sittings(sittings: Sequence[Sequence[Event]], lesson: Lesson,
     return measure(union(intervals, join=policy.coverage_join_s, lo=0.0, hi=lesson.duration_s))
 
 
-def playback_seconds(events: Sequence[Event], policy: Policy) -> float:
+def playback_seconds(events: Events, policy: Policy) -> float:
     """Playback progress of a session so far (what the challenge scheduler counts in)."""
     return build_timeline(events, policy).played_s
 

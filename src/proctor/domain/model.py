@@ -7,8 +7,8 @@ positions inside the lesson's video.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any, Literal, get_args
 
@@ -85,6 +85,58 @@ class Event:
     state: str | None = None  # visibility: hidden|visible ; focus: blur|focus
 
 
+# one event's fields in ``Event`` order (what ``EventColumns.rows`` yields)
+EventRow = tuple[int, str, float, float, float | None, float | None, float | None, float | None,
+                 bool | None, bool | None, str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class EventColumns:
+    """One session's events as one sequence per ``Event`` field, every sequence in the same
+    order: how storage reads a course's ~12k events in bulk, without an object per event.
+    The engine judges them exactly as the ``Event`` objects they stand for (``of``/``events``)."""
+
+    seq: Sequence[int]
+    type: Sequence[str]
+    client_ts: Sequence[float]
+    server_ts: Sequence[float]
+    position: Sequence[float | None]
+    from_pos: Sequence[float | None]
+    to_pos: Sequence[float | None]
+    rate: Sequence[float | None]
+    visible: Sequence[bool | None]
+    focused: Sequence[bool | None]
+    state: Sequence[str | None]
+
+    @classmethod
+    def of(cls, events: Sequence[Event]) -> EventColumns:
+        return cls(*([getattr(e, name) for e in events] for name in _EVENT_FIELDS))
+
+    def __len__(self) -> int:
+        return len(self.seq)
+
+    def rows(self) -> Iterator[EventRow]:
+        """Each event's fields, in ``Event`` order."""
+        return zip(self.seq, self.type, self.client_ts, self.server_ts, self.position,
+                   self.from_pos, self.to_pos, self.rate, self.visible, self.focused, self.state,
+                   strict=True)
+
+    def take(self, indexes: Sequence[int]) -> EventColumns:
+        """The events at these indexes, in that order."""
+        return EventColumns(*([column[i] for i in indexes] for column in self._columns()))
+
+    def events(self) -> list[Event]:
+        return [Event(*row) for row in self.rows()]
+
+    def _columns(self) -> tuple[Sequence[Any], ...]:
+        return tuple(getattr(self, name) for name in _EVENT_FIELDS)
+
+
+_EVENT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Event))
+# a session's events, as objects or as columns (the engine reads either)
+Events = Sequence[Event] | EventColumns
+
+
 @dataclass(frozen=True, slots=True)
 class Challenge:
     """A popup the service issued. ``issued_playback_s`` is the session's playback progress
@@ -157,7 +209,7 @@ class SessionInput:
     learner_id: str
     lesson: Lesson
     course: Course
-    events: Sequence[Event]
+    events: Events
     challenges: Sequence[Challenge] = ()
     photos: Sequence[PhotoOutcome] = ()
     other_sessions: Sequence[OtherSession] = ()

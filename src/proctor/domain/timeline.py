@@ -23,9 +23,10 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
-from operator import attrgetter
+from itertools import islice
+from operator import lt, sub
 
-from proctor.domain.model import Event
+from proctor.domain.model import EventColumns, Events
 from proctor.domain.policy import Policy
 
 # A playing stretch between two consecutive events, merged with its neighbours when all flags
@@ -40,8 +41,6 @@ Seek = tuple[float, float, float, int, float, bool]
 RateSpan = tuple[float, float, float, int]
 # lesson.complete: (t, position, seq)
 Complete = tuple[float, float, int]
-
-_BY_SEQ = attrgetter("seq")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,33 +72,45 @@ class Timeline:
         return out
 
 
-def dedupe_sorted(events: Sequence[Event]) -> list[Event]:
-    """Events in ``seq`` order, one per ``seq`` (the earliest received wins)."""
-    if not events:
-        return []
-    ordered = sorted(events, key=_BY_SEQ)
-    out = [ordered[0]]
-    last = out[0]
-    for e in ordered[1:]:
-        if e.seq != last.seq:
-            out.append(e)
-            last = e
-        elif e.server_ts < last.server_ts:  # keep the first-received copy
-            out[-1] = e
-            last = e
+def columns(events: Events) -> EventColumns:
+    """The events as columns (as they are, when they already are)."""
+    return events if isinstance(events, EventColumns) else EventColumns.of(events)
+
+
+def in_seq_order(events: Events) -> EventColumns:
+    """The events in ``seq`` order, one per ``seq`` (the earliest received wins; the first
+    given on a tie)."""
+    cols = columns(events)
+    kept = _kept(cols.seq, cols.server_ts)
+    return cols if kept is None else cols.take(kept)
+
+
+def _kept(seq: Sequence[int], server_ts: Sequence[float]) -> list[int] | None:
+    """Indexes of the events ``in_seq_order`` keeps, in that order; None when it keeps them all
+    as they stand (``seq`` strictly increasing: the usual case, checked without a sort)."""
+    if all(map(lt, seq, islice(seq, 1, None))):
+        return None
+    order = sorted(range(len(seq)), key=seq.__getitem__)  # stable: ties keep their order
+    out = [order[0]]
+    for i in order[1:]:
+        if seq[i] != seq[out[-1]]:
+            out.append(i)
+        elif server_ts[i] < server_ts[out[-1]]:  # keep the first-received copy
+            out[-1] = i
     return out
 
 
-def clock_offset(events: Sequence[Event]) -> float:
-    return min([e.server_ts - e.client_ts for e in events]) if events else 0.0
+def clock_offset(events: Events) -> float:
+    cols = columns(events)
+    return min(map(sub, cols.server_ts, cols.client_ts)) if len(cols) else 0.0
 
 
 def build_timeline(
-    events: Sequence[Event], policy: Policy, *, prior_furthest: float = 0.0
+    events: Events, policy: Policy, *, prior_furthest: float = 0.0
 ) -> Timeline:
-    evs = dedupe_sorted(events)
+    evs = in_seq_order(events)
     offset = clock_offset(evs)
-    last_server = max([e.server_ts for e in evs]) if evs else None
+    last_server = max(evs.server_ts) if len(evs) else None
     max_rate = policy.max_rate
     fast_rate = max_rate + policy.rate_tolerance
     late_s = policy.late_telemetry_s
@@ -136,17 +147,16 @@ def build_timeline(
     cur_flags: tuple[bool, bool, bool, bool] | None = None
     cur_seq0 = cur_seq1 = 0
 
-    for e in evs:
-        t = e.client_ts + offset
-        if e.server_ts - t > max_age:  # a claimed century costs nothing: bounded by receipt
-            t = e.server_ts - max_age
+    for (seq, etype, client_ts, server_ts, position, from_pos, to_pos, e_rate, visible, focused,
+         state) in evs.rows():
+        t = client_ts + offset
+        if server_ts - t > max_age:  # a claimed century costs nothing: bounded by receipt
+            t = server_ts - max_age
         if first_t is None:
             first_t = t_prev = t
         elif t < t_prev:  # client clock stepped back: never let time run backwards
             t = t_prev
-        late = e.server_ts - t > late_s
-        etype = e.type
-        seq = e.seq
+        late = server_ts - t > late_s
 
         if playing:
             dt = t - t_prev
@@ -168,13 +178,13 @@ def build_timeline(
             pos += dt * (rate if rate < max_rate else max_rate)  # estimate until observed
 
         if etype == "heartbeat":
-            p = e.position
-            if e.rate is not None:
-                rate = e.rate
-            if e.visible is not None:
-                hidden = not e.visible
-            if e.focused is not None and not hidden:  # a hidden page is unfocused anyway
-                blurred = not e.focused
+            p = position
+            if e_rate is not None:
+                rate = e_rate
+            if visible is not None:
+                hidden = not visible
+            if focused is not None and not hidden:  # a hidden page is unfocused anyway
+                blurred = not focused
             if p is not None:
                 if playing:
                     mark_append((t, p, seq, run, late))
@@ -210,7 +220,7 @@ def build_timeline(
                 pos = p
                 have_pos = True
         elif etype == "play":
-            p = e.position
+            p = position
             if p is None:
                 p = pos
             if not playing:
@@ -230,7 +240,7 @@ def build_timeline(
             pos = p
             have_pos = True
         elif etype == "pause" or etype == "lesson.complete":
-            p = e.position
+            p = position
             if p is not None:
                 if playing:
                     mark_append((t, p, seq, run, late))
@@ -242,8 +252,8 @@ def build_timeline(
                 completes.append((t, pos, seq))
             playing = False
         elif etype == "seek":
-            f = e.from_pos if e.from_pos is not None else pos
-            to = e.to_pos if e.to_pos is not None else pos
+            f = from_pos if from_pos is not None else pos
+            to = to_pos if to_pos is not None else pos
             if playing:
                 mark_append((t, f, seq, run, late))
                 furthest = _advance_furthest(furthest, mark_p, f, t - mark_t, max_rate,
@@ -255,14 +265,14 @@ def build_timeline(
             pos = to
             have_pos = True
         elif etype == "ratechange":
-            if e.rate is not None:
-                rate = e.rate
+            if e_rate is not None:
+                rate = e_rate
         elif etype == "visibility":
-            if e.state is not None:
-                hidden = e.state == "hidden"
+            if state is not None:
+                hidden = state == "hidden"
         elif etype == "focus":
-            if e.state is not None:
-                blurred = e.state == "blur"
+            if state is not None:
+                blurred = state == "blur"
         elif etype == "session.end":
             playing = False
             ended = True
@@ -285,7 +295,7 @@ def build_timeline(
         ended=ended,
         event_count=len(evs),
         last_server_ts=last_server,
-        seq_gaps=(evs[-1].seq - evs[0].seq + 1 - len(evs)) if evs else 0,
+        seq_gaps=(evs.seq[-1] - evs.seq[0] + 1 - len(evs)) if len(evs) else 0,
     )
 
 

@@ -17,7 +17,12 @@ from proctor.domain.model import Outcome, SessionState, Status
 from proctor.domain.policy import Policy
 from proctor.domain.review import standing_status
 from proctor.domain.scheduler import ChallengePlan, PlannedChallenge, due_challenge, plan_session
-from proctor.services.evaluation import domain_challenge, domain_events, domain_lesson, events_of
+from proctor.services.evaluation import (
+    domain_challenge,
+    domain_event_columns,
+    domain_lesson,
+    events_of,
+)
 from proctor.services.evidence_reads import Reads
 from proctor.storage.db import UnitOfWork
 from proctor.storage.repositories import evidence as ev_repo
@@ -60,8 +65,8 @@ def _covered_before(uow: UnitOfWork, study: StudySession, lesson: Lesson, policy
             or standing_status(verdicts[x.id].status) != Status.INVALID]
     if not kept:
         return 0.0
-    events = reads.event_values(kept)
-    return covered_by_sittings([domain_events(events[sid]) for sid in kept],
+    events = reads.event_columns(kept)
+    return covered_by_sittings([domain_event_columns(events[sid]) for sid in kept],
                                domain_lesson(lesson), policy)
 
 

@@ -8,7 +8,7 @@ outcomes, the lesson and course, the learner's overlapping sessions and earlier 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +24,7 @@ from proctor.domain.model import (
     Challenge,
     Course,
     Event,
+    EventColumns,
     Lesson,
     LessonResult,
     OtherSession,
@@ -102,52 +103,18 @@ def _seconds(t: Any) -> float:
     return t if isinstance(t, float) else t.timestamp()
 
 
-# Event(*values) for the ~12k events of a course, without the frozen dataclass's per-field
-# ``object.__setattr__`` (its __init__): the same object, its slots set through their
-# descriptors, in ~60% of the time. Only while Event has nothing to run on construction.
-assert not hasattr(Event, "__post_init__"), "build events with Event(...) again"
-_new_event = object.__new__
-(_set_seq, _set_type, _set_client_ts, _set_server_ts, _set_position, _set_from_pos, _set_to_pos,
- _set_rate, _set_visible, _set_focused, _set_state) = (
-    getattr(Event, f.name).__set__ for f in fields(Event))
+def domain_event_columns(lists: study_repo.EventLists) -> EventColumns:
+    """Events from ``study_repo.event_columns`` lists (no object per event on the hot path);
+    times there are unix seconds already (PostgreSQL) or aware datetimes."""
+    seq, type_, client_ts, server_ts, *rest = lists
+    if client_ts and not isinstance(client_ts[0], float):
+        client_ts, server_ts = [_seconds(t) for t in client_ts], [_seconds(t) for t in server_ts]
+    return EventColumns(seq, type_, client_ts, server_ts, *rest)
 
 
-def fast_event(seq: int, type_: str, client_ts: float, server_ts: float, position: float | None,
-               from_pos: float | None, to_pos: float | None, rate: float | None,
-               visible: bool | None, focused: bool | None, state: str | None) -> Event:
-    """``Event(seq, type_, ...)``, faster (see above)."""
-    e = _new_event(Event)
-    _set_seq(e, seq)
-    _set_type(e, type_)
-    _set_client_ts(e, client_ts)
-    _set_server_ts(e, server_ts)
-    _set_position(e, position)
-    _set_from_pos(e, from_pos)
-    _set_to_pos(e, to_pos)
-    _set_rate(e, rate)
-    _set_visible(e, visible)
-    _set_focused(e, focused)
-    _set_state(e, state)
-    return e
-
-
-def domain_events(values: Sequence[tuple[Any, ...]]) -> list[Event]:
-    """Events from ``study_repo.event_values`` tuples (no ORM objects on the hot path)."""
-    if values and isinstance(values[0][2], float):  # PostgreSQL gave unix seconds already
-        return [fast_event(*v) for v in values]
-    return [Event(seq, type_, _seconds(client_ts), _seconds(server_ts), position, from_pos,
-                  to_pos, rate, visible, focused, state)
-            for (seq, type_, client_ts, server_ts, position, from_pos, to_pos, rate, visible,
-                 focused, state) in values]
-
-
-def events_of(s: Session, session_id: str) -> list[Event]:
+def events_of(s: Session, session_id: str) -> EventColumns:
     """One session's events, as the engine reads them."""
-    return domain_events(study_repo.event_values(s, [session_id])[session_id])
-
-
-def _events(s: Session, session_id: str) -> list[Event]:
-    return events_of(s, session_id)
+    return domain_event_columns(study_repo.event_columns(s, [session_id])[session_id])
 
 
 def _standing_verdict(row: SessionVerdict | None, policy: Policy) -> Verdict:
@@ -211,13 +178,14 @@ def session_input(s: Session, study: StudySession, policy: Policy, *, now: datet
     assert course is not None
     lessons = reads.lessons(course.id)
     lesson_row = next(x for x in lessons if x.id == study.lesson_id)
-    events = domain_events(reads.event_values([study.id])[study.id])
+    events = domain_event_columns(reads.event_columns([study.id])[study.id])
     end = study.ended_at or study.last_event_at or now
     others = []
     overlapping = reads.overlapping(study.learner_id, study.id, study.started_at, end)
-    their_events = reads.event_values([x.id for x in overlapping])
+    their_events = reads.event_columns([x.id for x in overlapping])
     for other in overlapping:
-        playing = build_timeline(domain_events(their_events[other.id]), policy).playing_intervals()
+        playing = build_timeline(domain_event_columns(their_events[other.id]),
+                                 policy).playing_intervals()
         if playing:
             others.append(OtherSession(other.id, tuple(playing)))
     earlier = [x for x in lessons if x.seq < lesson_row.seq]

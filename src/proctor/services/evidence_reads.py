@@ -93,8 +93,8 @@ class Reads:
     def lessons(self, course_id: int) -> list[Lesson]:
         return reg_repo.lessons_of(self.s, course_id)
 
-    def event_values(self, session_ids: Sequence[str]) -> dict[str, list[tuple[Any, ...]]]:
-        return study_repo.event_values(self.s, session_ids)
+    def event_columns(self, session_ids: Sequence[str]) -> dict[str, study_repo.EventLists]:
+        return study_repo.event_columns(self.s, session_ids)
 
     def sessions_of_learner(self, learner_id: int, course_id: int) -> list[StudySession]:
         return ev_repo.sessions_of_learner(self.s, learner_id, course_id=course_id)
@@ -211,7 +211,7 @@ class CourseReads(Reads):
         self._lessons = reg_repo.lessons_of(s, course_id)
         # held here: the identity map keeps objects only while someone refers to them
         self._course = s.get(Course, course_id)
-        self._events = study_repo.event_values(s, ids)
+        self._events = study_repo.event_columns(s, ids)
         # only the columns evaluation reads, as plain rows (never changed here: no ORM objects)
         self._challenges: dict[str, list[ChallengeView]] = {sid: [] for sid in ids}
         for c in s.execute(select(*_CHALLENGE_COLUMNS).where(Challenge.session_id.in_(ids))
@@ -236,10 +236,10 @@ class CourseReads(Reads):
     def lessons(self, course_id: int) -> list[Lesson]:
         return self._lessons if course_id == self.course_id else super().lessons(course_id)
 
-    def event_values(self, session_ids: Sequence[str]) -> dict[str, list[tuple[Any, ...]]]:
+    def event_columns(self, session_ids: Sequence[str]) -> dict[str, study_repo.EventLists]:
         missing = [sid for sid in session_ids if sid not in self._events]
         if missing:
-            self._events.update(study_repo.event_values(self.s, missing))
+            self._events.update(study_repo.event_columns(self.s, missing))
         return {sid: self._events[sid] for sid in session_ids}
 
     def sessions_of_learner(self, learner_id: int, course_id: int) -> list[StudySession]:
