@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Float, cast, func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
@@ -332,15 +332,6 @@ def events_of(session: Session, session_id: str) -> list[TelemetryEvent]:
     )
 
 
-def _epoch(column: Any, dialect: str) -> Any:
-    """A timestamp column as unix seconds (float). On PostgreSQL the server converts (exactly:
-    numeric microseconds to the nearest double, as ``datetime.timestamp()`` does), sparing
-    Python ~25k datetime objects per course; elsewhere the column is read as a datetime."""
-    if dialect == "postgresql":
-        return cast(func.extract("epoch", column), Float)
-    return column
-
-
 # one list per field of the rule engine's events, in ``Event`` field order
 EventLists = tuple[list[Any], ...]
 _EVENT_COLUMNS = 11
@@ -378,8 +369,9 @@ def _transposed(rows: list[tuple[Any, ...]]) -> EventLists:
 # 12k rows): one row per session, whose arrays psycopg's C loader turns into lists at once,
 # instead of a row per event. In seq order (a sort of ~300 rows per session in PostgreSQL, so
 # the engine finds them in order and sorts nothing: ~15% of a learner's CPU here; were an
-# aggregate ever to see them out of order, the engine would still sort them itself). ``date_part`` gives the times as doubles (exactly what
-# ``datetime.timestamp()`` gives: integer microseconds over 10^6, rounded once).
+# aggregate ever to see them out of order, the engine would still sort them itself).
+# ``date_part`` gives the times as doubles (exactly what ``datetime.timestamp()`` gives:
+# integer microseconds over 10^6, rounded once).
 _EVENT_ARRAYS_PG = (
     "SELECT s.id::text, e.* FROM unnest(%s::uuid[]) AS s(id) CROSS JOIN LATERAL ("
     "SELECT array_agg(seq), array_agg(type), array_agg(date_part('epoch', client_ts)), "
