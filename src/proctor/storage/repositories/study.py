@@ -116,6 +116,7 @@ EVENT_COLUMNS = ("event_key", "session_id", "seq", "type", "client_ts", "server_
                  "extra", *EVENT_VALUES)
 _PG_TYPES = ["int8", "uuid", "int4", "int2", "timestamptz", "timestamptz", "text", "jsonb",
              "float8", "float8", "float8", "float8", "bool", "bool", "text"]
+_STORED_ID, _EXTRA = EVENT_COLUMNS.index("event_id"), EVENT_COLUMNS.index("extra")
 
 
 def event_rows(events: Sequence[NewEvent], started_days: dict[str, int]) -> list[tuple[Any, ...]]:
@@ -151,11 +152,11 @@ def insert_events(session: Session, events: Sequence[NewEvent],
         stored = _stored_ids(session, [rows[i][0] for i in rest])
         pending = []
         for i in rest:
-            sid, eid = events[i][0], events[i][1]
-            if stored.get(rows[i][0]) == (sid, stored_event_id(sid, eid)):
+            sid, stored_id = events[i][0], rows[i][_STORED_ID]
+            if stored.get(rows[i][0]) == (sid, stored_id):
                 continue  # a true duplicate: already stored
             # either an id stored under a moved key earlier, or a real collision
-            if _find_moved(session, sid, eid):
+            if _find_moved(session, sid, stored_id):
                 continue
             rows[i] = (_next_key(rows[i][0]), *rows[i][1:])
             pending.append(i)
@@ -188,12 +189,12 @@ def _stored_ids(session: Session, keys: Sequence[int]) -> dict[int, tuple[str, s
     return {k: (str(sid), eid) for k, sid, eid in rows}
 
 
-def _find_moved(session: Session, session_id: str, event_id: str) -> bool:
-    """Whether this (session, event id) is already stored under a later key of its probe run."""
+def _find_moved(session: Session, session_id: str, stored_id: str) -> bool:
+    """Whether this (session, stored event id) is already stored under a later key of its
+    probe run."""
     e = TelemetryEvent
     found = session.execute(select(e.event_key).where(
-        e.session_id == session_id,
-        e.event_id == stored_event_id(session_id, event_id))).first()
+        e.session_id == session_id, e.event_id == stored_id)).first()
     return found is not None
 
 
@@ -241,8 +242,8 @@ def _pg_values(rows: list[tuple[Any, ...]], pending: list[int]) -> list[tuple[An
 
     values = [rows[i] for i in pending]
     for n, row in enumerate(values):
-        if row[7] is not None:
-            values[n] = (*row[:7], Jsonb(row[7]), *row[8:])
+        if row[_EXTRA] is not None:
+            values[n] = (*row[:_EXTRA], Jsonb(row[_EXTRA]), *row[_EXTRA + 1:])
     values.sort(key=itemgetter(0))
     return values
 
