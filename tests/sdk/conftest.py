@@ -9,6 +9,7 @@ made from the Hamilton clip (proctor.demo_player.media).
 
 from __future__ import annotations
 
+import math
 import shutil
 import subprocess
 import time
@@ -59,12 +60,22 @@ BLINKS = "blink/phone_blinks.mp4"
 # as it is, whatever frame, is a near_duplicate or a replayed still of the liveness burst
 # (docs/faces.md lists "a learner who does not move at all" as not settled). A learner who moved
 # since the check is a new picture, as a real one is.
+#
+# Why the whole file sways: the person in the clip holds so still that a burst inside part B
+# (two contiguous stretches) changed by at most 0.96-1.1 grey levels from frame to frame, at the
+# liveness policy's `min_motion` (1.0): on a loaded machine the burst lands there and is rightly
+# taken for a frozen still (CI saw `frozen_burst:max_motion=1.00`). A learner at a phone sways a
+# little; a drift of ≤ 5 px across and 3 px down (of 480×854), a 2-s swing, brings every burst
+# in A, B and C to ≥ 2.6 (measured on the file), still a fraction of what a jump to another
+# framing makes (≈ 36), and keeps the replay check's alignment able to find re-sent frames.
 A_STRETCHES = (range(4, 20), range(34, 50), range(76, 92), range(105, 121))
 B_STRETCHES = (range(218, 234), range(234, 250))
 C_FRAMES = range(198, 263)
 T_FRAMES = range(121, 138)
 C_CROP = 0.75
 CAMERA_FPS = 15
+SWAY_PX = (5.0, 3.0)  # across, down
+SWAY_PERIOD_S = 2.0
 PHOTO_AT_S = 4.8  # part C
 SECOND_LIVENESS_AT_S = 6.7  # + the 2.1-s countdown: the burst starts ≈ 8.8 s in (part B)
 ENROL_FRAME = 0  # eyes open; ≥ 2 grey levels from every frame a check or a photo can capture
@@ -92,12 +103,24 @@ def closer(frame: np.ndarray, crop: float = C_CROP) -> np.ndarray:
     return cv2.resize(frame[y:y + ch, x:x + cw], (w, h), interpolation=cv2.INTER_AREA)
 
 
+def swayed(frames: list[np.ndarray]) -> list[np.ndarray]:
+    """The frames moved as a learner sways: a slow swing across and a slower one down."""
+    out = []
+    for i, frame in enumerate(frames):
+        phase = 2 * math.pi * i / (CAMERA_FPS * SWAY_PERIOD_S)
+        shift = np.float32([[1, 0, SWAY_PX[0] * math.sin(phase)],
+                            [0, 1, SWAY_PX[1] * math.sin(0.7 * phase)]])
+        out.append(cv2.warpAffine(frame, shift, (frame.shape[1], frame.shape[0]),
+                                  borderMode=cv2.BORDER_REFLECT))
+    return out
+
+
 def camera_frames() -> list[np.ndarray]:
     clip = clip_frames(C_FRAMES.stop)
-    return ([clip[i] for stretch in A_STRETCHES for i in stretch]
-            + [closer(clip[i]) for i in C_FRAMES]
-            + [clip[i] for stretch in B_STRETCHES for i in stretch]
-            + [closer(clip[i]) for i in T_FRAMES])
+    return swayed([clip[i] for stretch in A_STRETCHES for i in stretch]
+                  + [closer(clip[i]) for i in C_FRAMES]
+                  + [clip[i] for stretch in B_STRETCHES for i in stretch]
+                  + [closer(clip[i]) for i in T_FRAMES])
 
 
 def enrolment_jpeg() -> bytes:
