@@ -17,13 +17,8 @@ from proctor.domain.model import Outcome, SessionState, Status
 from proctor.domain.policy import Policy
 from proctor.domain.review import standing_status
 from proctor.domain.scheduler import ChallengePlan, PlannedChallenge, due_challenge, plan_session
-from proctor.services.evaluation import (
-    domain_challenge,
-    domain_event_columns,
-    domain_lesson,
-    events_of,
-)
-from proctor.services.evidence_reads import Reads
+from proctor.services.evaluation import domain_event_columns, domain_lesson, events_of
+from proctor.services.evidence_reads import Reads, domain_challenge
 from proctor.storage.db import UnitOfWork
 from proctor.storage.repositories import evidence as ev_repo
 from proctor.storage.repositories import study as study_repo

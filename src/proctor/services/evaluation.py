@@ -20,8 +20,6 @@ from proctor.domain.coverage import union
 from proctor.domain.errors import NotFound
 from proctor.domain.makeup import superseded_sittings
 from proctor.domain.model import (
-    PHOTO_VERDICTS,
-    Challenge,
     Course,
     Event,
     EventColumns,
@@ -29,7 +27,6 @@ from proctor.domain.model import (
     LessonResult,
     OtherSession,
     Outcome,
-    PhotoOutcome,
     SessionInput,
     SessionRecord,
     Status,
@@ -39,7 +36,7 @@ from proctor.domain.model import (
 from proctor.domain.policy import Policy
 from proctor.domain.review import overturned_credit, standing_status
 from proctor.domain.timeline import build_timeline
-from proctor.services.evidence_reads import ChallengeView, CourseReads, PhotoView, Reads
+from proctor.services.evidence_reads import CourseReads, Reads
 from proctor.storage.db import UnitOfWork
 from proctor.storage.repositories import evidence as ev_repo
 from proctor.storage.repositories import registry as reg_repo
@@ -48,31 +45,12 @@ from proctor.storage.tables import Course as CourseRow
 from proctor.storage.tables import Lesson as LessonRow
 from proctor.storage.tables import SessionVerdict, StudySession, TelemetryEvent
 
-_FINAL_PHOTO = PHOTO_VERDICTS  # the face pipeline's verdicts (near_duplicate included)
-
-
 # --- storage rows -> domain values -------------------------------------------------------
 
 def domain_event(e: TelemetryEvent) -> Event:
     return Event(seq=e.seq, type=e.type, client_ts=e.client_ts.timestamp(),
                  server_ts=e.server_ts.timestamp(), position=e.position, from_pos=e.from_pos,
                  to_pos=e.to_pos, rate=e.rate, visible=e.visible, focused=e.focused, state=e.state)
-
-
-def domain_challenge(c: ChallengeView) -> Challenge:
-    # The server's receive time, not the client's word, says when it was answered.
-    return Challenge(id=c.id, kind=c.kind, issued_at=c.issued_at.timestamp(),
-                     expires_at=c.expires_at.timestamp(),
-                     answered_at=c.received_at.timestamp() if c.received_at else None,
-                     outcome=c.outcome, issued_playback_s=c.issued_playback_s,
-                     plan_index=c.plan_index)
-
-
-def domain_photo(p: PhotoView) -> PhotoOutcome | None:
-    if p.outcome not in _FINAL_PHOTO:
-        return None  # not judged yet: the challenge stays pending meanwhile
-    return PhotoOutcome(id=p.id, challenge_id=p.challenge_id, taken_at=p.taken_at.timestamp(),
-                        outcome=p.outcome, distance=p.distance, reasons=tuple(p.reasons or ()))
 
 
 def domain_lesson(x: LessonRow) -> Lesson:
@@ -201,12 +179,12 @@ def session_input(s: Session, study: StudySession, policy: Policy, *, now: datet
                                                             _standing_verdict).covered
                            if stored.get(x.id) is not None and stored[x.id].status == Status.VALID],
                           join=policy.coverage_join_s, lo=0.0, hi=lesson_row.duration_s)
-    photos = [p for p in (domain_photo(x) for x in reads.photos(study.id)) if p is not None]
+    photos = reads.domain_photos(study.id)
     return SessionInput(
         session_id=study.id, learner_id=str(study.learner_id), lesson=domain_lesson(lesson_row),
         course=reads.remembered(("course", course.id), lambda: domain_course(course, lessons)),
         events=events,
-        challenges=[domain_challenge(c) for c in reads.challenges(study.id)],
+        challenges=reads.domain_challenges(study.id),
         photos=photos, other_sessions=others, prior_lessons=prior,
         prior_covered=tuple(prior_covered), started_at=study.started_at.timestamp(),
         ended_at=study.ended_at.timestamp() if study.ended_at else None,

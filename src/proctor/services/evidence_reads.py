@@ -12,17 +12,17 @@ from typing import Any, Protocol, TypeVar, cast
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from proctor.domain.model import PHOTO_VERDICTS, PhotoOutcome
+from proctor.domain.model import Challenge as DomainChallenge
 from proctor.domain.policy import Policy
 from proctor.storage.repositories import evidence as ev_repo
 from proctor.storage.repositories import registry as reg_repo
 from proctor.storage.repositories import study as study_repo
 from proctor.storage.tables import (
-    Challenge,
     Course,
     Institution,
     Leave,
     Lesson,
-    Photo,
     SessionVerdict,
     StudySession,
 )
@@ -54,11 +54,39 @@ class PhotoView(Protocol):
     reasons: list[str]
 
 
-_CHALLENGE_COLUMNS = (Challenge.session_id, Challenge.id, Challenge.kind, Challenge.issued_at,
-                      Challenge.expires_at, Challenge.received_at, Challenge.outcome,
-                      Challenge.issued_playback_s, Challenge.plan_index)
-_PHOTO_COLUMNS = (Photo.session_id, Photo.id, Photo.challenge_id, Photo.taken_at, Photo.outcome,
-                  Photo.distance, Photo.reasons)
+# --- stored rows -> the engine's values --------------------------------------------------
+
+def domain_challenge(c: ChallengeView) -> DomainChallenge:
+    # The server's receive time, not the client's word, says when it was answered.
+    return DomainChallenge(id=c.id, kind=c.kind, issued_at=c.issued_at.timestamp(),
+                           expires_at=c.expires_at.timestamp(),
+                           answered_at=c.received_at.timestamp() if c.received_at else None,
+                           outcome=c.outcome, issued_playback_s=c.issued_playback_s,
+                           plan_index=c.plan_index)
+
+
+def _challenge_of_values(v: tuple[Any, ...]) -> DomainChallenge:
+    """``domain_challenge`` of an ``ev_repo.challenge_values`` tuple (times already seconds)."""
+    _sid, cid, kind, issued, expires, received, outcome, playback, plan = v
+    return DomainChallenge(id=cid, kind=kind, issued_at=issued, expires_at=expires,
+                           answered_at=received, outcome=outcome, issued_playback_s=playback,
+                           plan_index=plan)
+
+
+def domain_photo(p: PhotoView) -> PhotoOutcome | None:
+    if p.outcome not in PHOTO_VERDICTS:  # the face pipeline's verdicts (near_duplicate too)
+        return None  # not judged yet: the challenge stays pending meanwhile
+    return PhotoOutcome(id=p.id, challenge_id=p.challenge_id, taken_at=p.taken_at.timestamp(),
+                        outcome=p.outcome, distance=p.distance, reasons=tuple(p.reasons or ()))
+
+
+def _photo_of_values(v: tuple[Any, ...]) -> PhotoOutcome | None:
+    """``domain_photo`` of an ``ev_repo.photo_values`` tuple (times already seconds)."""
+    _sid, pid, cid, taken, outcome, distance, reasons = v
+    if outcome not in PHOTO_VERDICTS:
+        return None
+    return PhotoOutcome(id=pid, challenge_id=cid, taken_at=taken, outcome=outcome,
+                        distance=distance, reasons=tuple(reasons or ()))
 
 
 class Reads:
@@ -114,6 +142,14 @@ class Reads:
 
     def photos(self, session_id: str) -> Sequence[PhotoView]:
         return ev_repo.photos_of(self.s, session_id)
+
+    def domain_challenges(self, session_id: str) -> list[DomainChallenge]:
+        """The session's challenges as the engine reads them, oldest first."""
+        return [domain_challenge(c) for c in self.challenges(session_id)]
+
+    def domain_photos(self, session_id: str) -> list[PhotoOutcome]:
+        """The session's judged photos as the engine reads them, in the order taken."""
+        return [p for p in (domain_photo(x) for x in self.photos(session_id)) if p is not None]
 
     def stored(self, row: SessionVerdict) -> None:
         """A verdict row was added (preloading readers remember it)."""
@@ -212,15 +248,15 @@ class CourseReads(Reads):
         # held here: the identity map keeps objects only while someone refers to them
         self._course = s.get(Course, course_id)
         self._events = study_repo.event_columns(s, ids)
-        # only the columns evaluation reads, as plain rows (never changed here: no ORM objects)
-        self._challenges: dict[str, list[ChallengeView]] = {sid: [] for sid in ids}
-        for c in s.execute(select(*_CHALLENGE_COLUMNS).where(Challenge.session_id.in_(ids))
-                           .order_by(Challenge.issued_at, Challenge.id)):
-            self._challenges[c.session_id].append(cast(ChallengeView, c))
-        self._photos: dict[str, list[PhotoView]] = {sid: [] for sid in ids}
-        for p in s.execute(select(*_PHOTO_COLUMNS).where(Photo.session_id.in_(ids))
-                           .order_by(Photo.taken_at, Photo.frame_index)):
-            self._photos[p.session_id].append(cast(PhotoView, p))
+        # the engine's values straight from value tuples (never changed here: no ORM objects)
+        self._challenges: dict[str, list[DomainChallenge]] = {sid: [] for sid in ids}
+        for c in ev_repo.challenge_values(s, ids):
+            self._challenges[c[0]].append(_challenge_of_values(c))
+        self._photos: dict[str, list[PhotoOutcome]] = {sid: [] for sid in ids}
+        for p in ev_repo.photo_values(s, ids):
+            photo = _photo_of_values(p)
+            if photo is not None:
+                self._photos[p[0]].append(photo)
         self._verdicts = ev_repo.verdicts_for(s, [x.id for x in self._all])
         self._leaves = super().leaves(learner_id, course_id)
         # held too: what follows each verdict (callbacks) looks the institution up by id
@@ -260,13 +296,13 @@ class CourseReads(Reads):
     def verdict(self, session_id: str) -> SessionVerdict | None:
         return self._verdicts.get(session_id)
 
-    def challenges(self, session_id: str) -> Sequence[ChallengeView]:
+    def domain_challenges(self, session_id: str) -> list[DomainChallenge]:
         found = self._challenges.get(session_id)
-        return found if found is not None else super().challenges(session_id)
+        return list(found) if found is not None else super().domain_challenges(session_id)
 
-    def photos(self, session_id: str) -> Sequence[PhotoView]:
+    def domain_photos(self, session_id: str) -> list[PhotoOutcome]:
         found = self._photos.get(session_id)
-        return found if found is not None else super().photos(session_id)
+        return list(found) if found is not None else super().domain_photos(session_id)
 
     def stored(self, row: SessionVerdict) -> None:
         self._verdicts[row.session_id] = row

@@ -12,12 +12,64 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from proctor.domain.model import Outcome, SessionState, Status
+from proctor.storage.db import driver_connection
 from proctor.storage.tables import Challenge, Photo, SessionVerdict, StudySession
 
 
 def challenges_of(s: Session, session_id: str) -> list[Challenge]:
     return list(s.scalars(select(Challenge).where(Challenge.session_id == session_id)
                           .order_by(Challenge.issued_at, Challenge.id)))
+
+
+# What evaluation reads of several sessions' challenges and photos, one tuple per row with
+# times as unix seconds (PostgreSQL's ``date_part``: exactly ``datetime.timestamp()``), in the
+# order evaluation reads them. Re-judging reads ~840 challenges a learner; datetimes made by
+# the driver and converted again cost more than the query.
+#   challenge: (session id, id, kind, issued, expires, received or None, outcome,
+#               issued_playback_s, plan_index)
+#   photo:     (session id, id, challenge id, taken, outcome, distance, reasons)
+_CHALLENGE_VALUES_PG = (
+    "SELECT session_id, id, kind, date_part('epoch', issued_at), date_part('epoch', expires_at), "
+    "date_part('epoch', received_at), outcome, issued_playback_s, plan_index FROM challenges "
+    "WHERE session_id = ANY(%s) ORDER BY issued_at, id")
+_PHOTO_VALUES_PG = (
+    "SELECT session_id, id, challenge_id, date_part('epoch', taken_at), outcome, distance, "
+    "reasons FROM photos WHERE session_id = ANY(%s) ORDER BY taken_at, frame_index")
+
+
+def _seconds(t: datetime | None) -> float | None:
+    return t.timestamp() if t is not None else None
+
+
+def challenge_values(s: Session, session_ids: Sequence[str]) -> list[tuple[Any, ...]]:
+    """The sessions' challenges as value tuples (see above), oldest first."""
+    if not session_ids:
+        return []
+    if s.get_bind().dialect.name == "postgresql":
+        with driver_connection(s).cursor(binary=True) as cur:
+            return cur.execute(_CHALLENGE_VALUES_PG, (list(session_ids),)).fetchall()
+    c = Challenge
+    return [(sid, cid, kind, issued.timestamp(), expires.timestamp(), _seconds(received),
+             outcome, playback, plan)
+            for sid, cid, kind, issued, expires, received, outcome, playback, plan in s.execute(
+                select(c.session_id, c.id, c.kind, c.issued_at, c.expires_at, c.received_at,
+                       c.outcome, c.issued_playback_s, c.plan_index)
+                .where(c.session_id.in_(list(session_ids))).order_by(c.issued_at, c.id))]
+
+
+def photo_values(s: Session, session_ids: Sequence[str]) -> list[tuple[Any, ...]]:
+    """The sessions' photos as value tuples (see above), in the order they were taken."""
+    if not session_ids:
+        return []
+    if s.get_bind().dialect.name == "postgresql":
+        with driver_connection(s).cursor(binary=True) as cur:
+            return cur.execute(_PHOTO_VALUES_PG, (list(session_ids),)).fetchall()
+    p = Photo
+    return [(sid, pid, cid, taken.timestamp(), outcome, distance, reasons)
+            for sid, pid, cid, taken, outcome, distance, reasons in s.execute(
+                select(p.session_id, p.id, p.challenge_id, p.taken_at, p.outcome, p.distance,
+                       p.reasons)
+                .where(p.session_id.in_(list(session_ids))).order_by(p.taken_at, p.frame_index))]
 
 
 def challenge_of(s: Session, institution_id: int, challenge_id: str, *,
