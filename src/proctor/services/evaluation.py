@@ -115,34 +115,38 @@ def lesson_results(s: Session, *, learner_id: int, course: CourseRow, lessons: S
                    reads: Reads | None = None) -> dict[str, LessonResult]:
     """Each lesson's standing from its sessions' verdicts (optionally only sessions begun before)."""
     reads = reads or Reads(s)
-    sessions = reads.sessions_of_learner(learner_id, course.id)
-    if before is not None:
-        sessions = [x for x in sessions if x.started_at < before]
+    asked = {x.id for x in lessons}
+    sessions = [x for x in reads.sessions_of_learner(learner_id, course.id)
+                if x.lesson_id in asked and (before is None or x.started_at < before)]
     verdicts = reads.verdicts([x.id for x in sessions])
-    by_lesson: dict[int, list[SessionRecord]] = {}
+    # judging a course in turn asks for the earlier lessons' standing again before every
+    # session: a sitting's record is the same while its verdict's revision is, and a lesson's
+    # standing the same while its sittings' are (the sessions do not change while reads live)
+    policy_key = (policy.id, policy.version, id(policy))
+    by_lesson: dict[int, list[tuple[SessionRecord, tuple[str, int | None, str | None]]]] = {}
+    def sitting(x: StudySession, row: SessionVerdict | None) -> SessionRecord:
+        return SessionRecord(session_id=x.id, started_at=x.started_at.timestamp(),
+                             ended_at=x.ended_at.timestamp() if x.ended_at else None,
+                             verdict=reads.standing_verdict(row, policy, _standing_verdict))
+
     for x in sessions:
-        record = SessionRecord(session_id=x.id, started_at=x.started_at.timestamp(),
-                               ended_at=x.ended_at.timestamp() if x.ended_at else None,
-                               verdict=reads.standing_verdict(verdicts.get(x.id), policy,
-                                                              _standing_verdict))
-        by_lesson.setdefault(x.lesson_id, []).append(record)
+        row = verdicts.get(x.id)
+        key = (x.id, row.revision, row.status) if row is not None else (x.id, None, None)
+        record = reads.remembered(("sitting", *key, *policy_key),
+                                  lambda x=x, row=row: sitting(x, row))  # type: ignore[misc]
+        by_lesson.setdefault(x.lesson_id, []).append((record, key))
     # when leaves (请假) were recorded, per lesson id (only read when the policy uses them)
     leaves = reads.leaves(learner_id, course.id) if policy.makeup == "after_leave" else {}
 
     def aggregate(x: LessonRow) -> LessonResult:
-        records = by_lesson.get(x.id, [])
+        records = [r for r, _ in by_lesson.get(x.id, [])]
         return engine.aggregate_lesson(
             domain_lesson(x), records, policy,
             superseded_sittings(records, policy.makeup, leaves.get(x.id, ())))
 
-    # a lesson's standing is the same while its sittings and their verdicts are (judging a
-    # course in turn asks for the earlier lessons' standing again before every session)
-    revisions = {sid: (v.revision, v.status) for sid, v in verdicts.items()}
     return {x.ext_id: reads.remembered(
-                ("lesson", x.id, policy.id, policy.version, id(policy),
-                 tuple(leaves.get(x.id, ())),
-                 tuple((r.session_id, r.started_at, r.ended_at, revisions.get(r.session_id))
-                       for r in by_lesson.get(x.id, []))),
+                ("lesson", x.id, *policy_key, tuple(leaves.get(x.id, ())),
+                 tuple(k for _, k in by_lesson.get(x.id, []))),
                 lambda x=x: aggregate(x))  # type: ignore[misc]
             for x in lessons}
 
