@@ -43,48 +43,30 @@ class ChallengeView(Protocol):
     plan_index: int | None
 
 
-class PhotoView(Protocol):
-    """What evaluation reads of a photo (a stored row, or just those columns)."""
-
-    id: str
-    challenge_id: str
-    taken_at: datetime
-    outcome: str
-    distance: float | None
-    reasons: list[str]
-
-
 # --- stored rows -> the engine's values --------------------------------------------------
 
 def domain_challenge(c: ChallengeView) -> DomainChallenge:
-    # The server's receive time, not the client's word, says when it was answered.
-    return DomainChallenge(id=c.id, kind=c.kind, issued_at=c.issued_at.timestamp(),
-                           expires_at=c.expires_at.timestamp(),
-                           answered_at=c.received_at.timestamp() if c.received_at else None,
-                           outcome=c.outcome, issued_playback_s=c.issued_playback_s,
-                           plan_index=c.plan_index)
+    """The engine's value of a stored challenge row."""
+    return _challenge_of_values((None, c.id, c.kind, c.issued_at.timestamp(),
+                                 c.expires_at.timestamp(),
+                                 c.received_at.timestamp() if c.received_at else None,
+                                 c.outcome, c.issued_playback_s, c.plan_index))
 
 
 def _challenge_of_values(v: tuple[Any, ...]) -> DomainChallenge:
-    """``domain_challenge`` of an ``ev_repo.challenge_values`` tuple (times already seconds)."""
+    """The engine's value of an ``ev_repo.challenge_values`` tuple (times in seconds)."""
     _sid, cid, kind, issued, expires, received, outcome, playback, plan = v
+    # The server's receive time, not the client's word, says when it was answered.
     return DomainChallenge(id=cid, kind=kind, issued_at=issued, expires_at=expires,
                            answered_at=received, outcome=outcome, issued_playback_s=playback,
                            plan_index=plan)
 
 
-def domain_photo(p: PhotoView) -> PhotoOutcome | None:
-    if p.outcome not in PHOTO_VERDICTS:  # the face pipeline's verdicts (near_duplicate too)
-        return None  # not judged yet: the challenge stays pending meanwhile
-    return PhotoOutcome(id=p.id, challenge_id=p.challenge_id, taken_at=p.taken_at.timestamp(),
-                        outcome=p.outcome, distance=p.distance, reasons=tuple(p.reasons or ()))
-
-
 def _photo_of_values(v: tuple[Any, ...]) -> PhotoOutcome | None:
-    """``domain_photo`` of an ``ev_repo.photo_values`` tuple (times already seconds)."""
+    """The engine's value of an ``ev_repo.photo_values`` tuple (times in seconds)."""
     _sid, pid, cid, taken, outcome, distance, reasons = v
-    if outcome not in PHOTO_VERDICTS:
-        return None
+    if outcome not in PHOTO_VERDICTS:  # the face pipeline's verdicts (near_duplicate too)
+        return None  # not judged yet: the challenge stays pending meanwhile
     return PhotoOutcome(id=pid, challenge_id=cid, taken_at=taken, outcome=outcome,
                         distance=distance, reasons=tuple(reasons or ()))
 
@@ -137,19 +119,14 @@ class Reads:
     def verdict(self, session_id: str) -> SessionVerdict | None:
         return ev_repo.verdict_of(self.s, session_id)
 
-    def challenges(self, session_id: str) -> Sequence[ChallengeView]:
-        return ev_repo.challenges_of(self.s, session_id)
-
-    def photos(self, session_id: str) -> Sequence[PhotoView]:
-        return ev_repo.photos_of(self.s, session_id)
-
     def domain_challenges(self, session_id: str) -> list[DomainChallenge]:
         """The session's challenges as the engine reads them, oldest first."""
-        return [domain_challenge(c) for c in self.challenges(session_id)]
+        return [_challenge_of_values(v) for v in ev_repo.challenge_values(self.s, [session_id])]
 
     def domain_photos(self, session_id: str) -> list[PhotoOutcome]:
         """The session's judged photos as the engine reads them, in the order taken."""
-        return [p for p in (domain_photo(x) for x in self.photos(session_id)) if p is not None]
+        return [p for p in map(_photo_of_values, ev_repo.photo_values(self.s, [session_id]))
+                if p is not None]
 
     def stored(self, row: SessionVerdict) -> None:
         """A verdict row was added (preloading readers remember it)."""

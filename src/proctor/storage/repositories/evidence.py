@@ -37,39 +37,37 @@ _PHOTO_VALUES_PG = (
     "reasons FROM photos WHERE session_id = ANY(%s) ORDER BY taken_at, frame_index")
 
 
-def _seconds(t: datetime | None) -> float | None:
-    return t.timestamp() if t is not None else None
+def _value_rows(s: Session, session_ids: Sequence[str], pg_query: str, stmt: Any,
+                times: frozenset[int]) -> list[tuple[Any, ...]]:
+    """Rows of ``pg_query`` on PostgreSQL, else of ``stmt`` with the columns at ``times`` made
+    unix seconds (the same tuples either way)."""
+    if not session_ids:
+        return []
+    if s.get_bind().dialect.name == "postgresql":
+        if s.autoflush:  # what the session changed and holds unflushed, as a select would see
+            s.flush()
+        with driver_connection(s).cursor(binary=True) as cur:
+            return cur.execute(pg_query, (list(session_ids),)).fetchall()
+    return [tuple(v.timestamp() if i in times and v is not None else v for i, v in enumerate(row))
+            for row in s.execute(stmt)]
 
 
 def challenge_values(s: Session, session_ids: Sequence[str]) -> list[tuple[Any, ...]]:
     """The sessions' challenges as value tuples (see above), oldest first."""
-    if not session_ids:
-        return []
-    if s.get_bind().dialect.name == "postgresql":
-        with driver_connection(s).cursor(binary=True) as cur:
-            return cur.execute(_CHALLENGE_VALUES_PG, (list(session_ids),)).fetchall()
     c = Challenge
-    return [(sid, cid, kind, issued.timestamp(), expires.timestamp(), _seconds(received),
-             outcome, playback, plan)
-            for sid, cid, kind, issued, expires, received, outcome, playback, plan in s.execute(
-                select(c.session_id, c.id, c.kind, c.issued_at, c.expires_at, c.received_at,
-                       c.outcome, c.issued_playback_s, c.plan_index)
-                .where(c.session_id.in_(list(session_ids))).order_by(c.issued_at, c.id))]
+    stmt = (select(c.session_id, c.id, c.kind, c.issued_at, c.expires_at, c.received_at,
+                   c.outcome, c.issued_playback_s, c.plan_index)
+            .where(c.session_id.in_(list(session_ids))).order_by(c.issued_at, c.id))
+    return _value_rows(s, session_ids, _CHALLENGE_VALUES_PG, stmt, frozenset({3, 4, 5}))
 
 
 def photo_values(s: Session, session_ids: Sequence[str]) -> list[tuple[Any, ...]]:
     """The sessions' photos as value tuples (see above), in the order they were taken."""
-    if not session_ids:
-        return []
-    if s.get_bind().dialect.name == "postgresql":
-        with driver_connection(s).cursor(binary=True) as cur:
-            return cur.execute(_PHOTO_VALUES_PG, (list(session_ids),)).fetchall()
     p = Photo
-    return [(sid, pid, cid, taken.timestamp(), outcome, distance, reasons)
-            for sid, pid, cid, taken, outcome, distance, reasons in s.execute(
-                select(p.session_id, p.id, p.challenge_id, p.taken_at, p.outcome, p.distance,
-                       p.reasons)
-                .where(p.session_id.in_(list(session_ids))).order_by(p.taken_at, p.frame_index))]
+    stmt = (select(p.session_id, p.id, p.challenge_id, p.taken_at, p.outcome, p.distance,
+                   p.reasons)
+            .where(p.session_id.in_(list(session_ids))).order_by(p.taken_at, p.frame_index))
+    return _value_rows(s, session_ids, _PHOTO_VALUES_PG, stmt, frozenset({3}))
 
 
 def challenge_of(s: Session, institution_id: int, challenge_id: str, *,
