@@ -24,7 +24,7 @@ import httpx
 import psycopg
 from sqlalchemy import text
 
-from proctor.bench import Section
+from proctor.bench import Section, postgres_cpu_s, process_cpu_s
 from proctor.client import sign_headers
 from proctor.services.registration import issue_platform_key
 from proctor.storage.db import engine_for, session_factory, unit_of_work
@@ -281,19 +281,26 @@ def _copy_rows(url: str, events: list[dict]) -> list[tuple]:
                                              for sid, at in started.items()})
 
 
-def _copy_rate(url: str, rows: list[tuple], *, batch: int | None = None) -> float:
+def _copy_rate(url: str, rows: list[tuple], *, batch: int | None = None,
+               cpu: list[float] | None = None) -> float:
     """PostgreSQL COPY of the same rows into the same indexed table: the ceiling. ``batch``:
     one COPY and one commit per that many rows (the database's own cost of storing batches one
-    at a time, what the API would reach if it added nothing); else one COPY of them all."""
+    at a time, what the API would reach if it added nothing); else one COPY of them all.
+    ``cpu``: PostgreSQL's CPU seconds for it are appended there (when /proc shows them)."""
     dsn = url.replace("postgresql+psycopg://", "postgresql://")
     statement = f"COPY events ({', '.join(study_repo.EVENT_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
     step = batch or len(rows)
     with psycopg.connect(dsn) as conn:
+        pg0 = postgres_cpu_s()  # with this connection's backend started
         t0 = time.perf_counter()
         for start in range(0, len(rows), step):
             study_repo.copy_rows(conn.cursor(), statement, rows[start:start + step])
             conn.commit()
-        return len(rows) / (time.perf_counter() - t0)
+        rate = len(rows) / (time.perf_counter() - t0)
+        pg1 = postgres_cpu_s()
+    if cpu is not None and pg0 is not None and pg1 is not None:
+        cpu.append(pg1 - pg0)
+    return rate
 
 
 def _deadlocks(url: str) -> int:
@@ -350,24 +357,35 @@ def _measure(database_url: str, batches: list[int], copy: bool,
     try:
         key_id, secret, sessions = _setup(database_url, server.url)
         rates: dict[str, list[float]] = {}
+        # CPU seconds per event of the batch-1000 rounds: the API process, PostgreSQL (the
+        # pool's connections stay open), and PostgreSQL's for the same rows COPYed 1000 at a time
+        cpu: dict[str, list[float]] = {"api": [], "pg": [], "copy_pg": []}
         for r in range(ROUNDS):
             for batch in batches:
                 n = TOTAL_EVENTS // ROUNDS if batch >= 100 else SMALL_EVENTS
+                api0, pg0 = process_cpu_s(server.proc.pid), postgres_cpu_s()
                 rates.setdefault(f"batch{batch}", []).append(
                     _run_ingest(server.url, key_id, secret,
                                 _events(sessions, n, f"b{batch}r{r}"), batch))
+                pg1 = postgres_cpu_s()
+                if batch == 1000 and pg0 is not None and pg1 is not None:
+                    cpu["api"].append((process_cpu_s(server.proc.pid) - api0) / n)
+                    cpu["pg"].append((pg1 - pg0) / n)
             if copy:
                 rows = _copy_rows(database_url, _events(sessions, TOTAL_EVENTS // ROUNDS, f"c{r}"))
                 rates.setdefault("copy", []).append(_copy_rate(database_url, rows))
                 rows = _copy_rows(database_url, _events(sessions, TOTAL_EVENTS // ROUNDS, f"d{r}"))
+                copy_cpu: list[float] = []
                 rates.setdefault("copy1000", []).append(
-                    _copy_rate(database_url, rows, batch=1000))
+                    _copy_rate(database_url, rows, batch=1000, cpu=copy_cpu))
+                cpu["copy_pg"].extend(c / len(rows) for c in copy_cpu)
             if ralph is not None:
                 rates.setdefault("ralph1000", []).append(
                     ralph.rate(_events(sessions, TOTAL_EVENTS // ROUNDS, f"x{r}"), 1000))
                 rates.setdefault("ralph10", []).append(
                     ralph.rate_on_empty_store(_events(sessions, SMALL_EVENTS, f"y{r}"), 10))
         figures = {k: statistics.median(v) for k, v in rates.items()}
+        figures.update({f"cpu_{k}": statistics.median(v) for k, v in cpu.items() if v})
         if copy:
             figures.update({f"cc_{k}": v for k, v in
                             _concurrent(database_url, server, key_id, secret, sessions).items()})
@@ -405,6 +423,21 @@ def run() -> Section:
         "ingest_concurrent8_p50_ms": round(pg["cc_p50_ms"], 1),
         "ingest_concurrent8_p99_ms": round(pg["cc_p99_ms"], 1),
     }
+    cpu_rows = ""
+    if "cpu_api" in pg and "cpu_copy_pg" in pg:
+        figures["ingest_api_cpu_us_per_event"] = round(pg["cpu_api"] * 1e6, 2)
+        figures["ingest_pg_cpu_us_per_event"] = round(pg["cpu_pg"] * 1e6, 2)
+        figures["pg_copy_batch1000_cpu_us_per_event"] = round(pg["cpu_copy_pg"] * 1e6, 2)
+        figures["ingest_pg_cpu_vs_copy_batch1000"] = round(pg["cpu_pg"] / pg["cpu_copy_pg"], 2)
+        cpu_rows = (
+            "\nWhere the CPU of a batch of 1000 goes (per event, medians of the rounds, read from "
+            "/proc around them; ticks of 10 ms over 20,000 events): the API process "
+            f"{figures['ingest_api_cpu_us_per_event']} µs, PostgreSQL (every postgres process) "
+            f"{figures['ingest_pg_cpu_us_per_event']} µs, against "
+            f"{figures['pg_copy_batch1000_cpu_us_per_event']} µs of PostgreSQL's for the same "
+            "rows COPYed 1000 at a time "
+            f"({figures['ingest_pg_cpu_vs_copy_batch1000']}×: the sessions check, the last-seen "
+            "update, the replay receipt, the savepoint).\n")
     if "ralph1000" in pg:
         figures["ralph_batch1000_sps"] = round(pg["ralph1000"])
         figures["ingest_vs_ralph_batch1000"] = round(pg["batch1000"] / pg["ralph1000"], 2)
@@ -445,7 +478,7 @@ Batches of 1000 through the API reach **{figures['ingest_vs_copy']:.2f}× the ra
 (target ≥ 0.35×){_ralph_sentence(figures)}. Against the database's own cost of storing the
 same rows 1000 at a time, committed each time (no HTTP, no checks, no Python beyond the COPY),
 the API reaches {figures['ingest_vs_copy_batch1000']:.2f}×.
-
+{cpu_rows}
 8 clients at once over the same 20 sessions (batches of 100, each client re-sending a third of
 another's events in its own order): {figures['ingest_concurrent8_eps']:,} events/s, request
 latency p50 {figures['ingest_concurrent8_p50_ms']} ms / p99 {figures['ingest_concurrent8_p99_ms']}
