@@ -363,12 +363,14 @@ def _measure(database_url: str, batches: list[int], copy: bool,
         for r in range(ROUNDS):
             for batch in batches:
                 n = TOTAL_EVENTS // ROUNDS if batch >= 100 else SMALL_EVENTS
-                api0, pg0 = process_cpu_s(server.proc.pid), postgres_cpu_s()
+                read_cpu = batch == 1000
+                api0 = process_cpu_s(server.proc.pid) if read_cpu else 0.0
+                pg0 = postgres_cpu_s() if read_cpu else None
                 rates.setdefault(f"batch{batch}", []).append(
                     _run_ingest(server.url, key_id, secret,
                                 _events(sessions, n, f"b{batch}r{r}"), batch))
-                pg1 = postgres_cpu_s()
-                if batch == 1000 and pg0 is not None and pg1 is not None:
+                pg1 = postgres_cpu_s() if pg0 is not None else None
+                if pg0 is not None and pg1 is not None:
                     cpu["api"].append((process_cpu_s(server.proc.pid) - api0) / n)
                     cpu["pg"].append((pg1 - pg0) / n)
             if copy:
@@ -431,7 +433,7 @@ def run() -> Section:
         figures["ingest_pg_cpu_vs_copy_batch1000"] = round(pg["cpu_pg"] / pg["cpu_copy_pg"], 2)
         cpu_rows = (
             "\nWhere the CPU of a batch of 1000 goes (per event, medians of the rounds, read from "
-            "/proc around them; ticks of 10 ms over 20,000 events): the API process "
+            f"/proc around them; ticks of 10 ms over {TOTAL_EVENTS // ROUNDS:,} events): the API process "
             f"{figures['ingest_api_cpu_us_per_event']} µs, PostgreSQL (every postgres process) "
             f"{figures['ingest_pg_cpu_us_per_event']} µs, against "
             f"{figures['pg_copy_batch1000_cpu_us_per_event']} µs of PostgreSQL's for the same "
