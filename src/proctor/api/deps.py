@@ -16,11 +16,14 @@ from proctor.domain.errors import PayloadTooLarge
 from proctor.storage.db import UnitOfWork, request_unit_of_work
 
 
-def get_settings_dep(request: Request) -> Settings:
+# Plain lookups, declared async so that FastAPI calls them on the event loop: a sync dependency
+# is a trip to a worker thread and back, which cost about as much as a short query
+# (docs/scaling.md). Neither may block.
+async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_now(request: Request) -> datetime:
+async def get_now(request: Request) -> datetime:
     """The server's clock (app.state.clock): tests and the simulator may run it in simulated time."""
     return request.app.state.clock()
 
@@ -53,11 +56,14 @@ BodyDep = Annotated[bytes, Depends(read_body)]
 NowDep = Annotated[datetime, Depends(get_now)]
 
 
-async def authenticate_request(request: Request, uow: UnitOfWork, body: bytes) -> Platform:
+def authenticate_request_sync(request: Request, uow: UnitOfWork, body: bytes) -> Platform:
+    """The signed platform of this request, or 401 (blocking: it reads the database)."""
     headers = {k.lower(): v for k, v in request.headers.items()}
-    return await run_in_threadpool(
-        authenticate, uow, request.app.state.replay_guard, headers=headers, body=body
-    )
+    return authenticate(uow, request.app.state.replay_guard, headers=headers, body=body)
+
+
+async def authenticate_request(request: Request, uow: UnitOfWork, body: bytes) -> Platform:
+    return await run_in_threadpool(authenticate_request_sync, request, uow, body)
 
 
 async def get_platform(request: Request, uow: UowDep, body: BodyDep) -> Platform:

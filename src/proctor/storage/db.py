@@ -181,6 +181,8 @@ class UnitOfWork:
         self._after_commit: list[Callable[[], object]] = []
         self._on_rollback: list[Callable[[], object]] = []
         self._jobs: list[Job] = []
+        # set by ``finish_in_route``: the request's unit of work is committed and closed already
+        self.finished = False
 
     def enqueue(self, name: str, *args: Any, countdown_s: float | None = None) -> None:
         """Send task ``name`` with ``args`` once the transaction has committed (the same job
@@ -255,9 +257,19 @@ async def request_unit_of_work(factory: sessionmaker[Session]) -> AsyncIterator[
     try:
         yield uow
     except BaseException:
-        await run_in_threadpool(_finish, uow, commit=False)
+        if not uow.finished:
+            await run_in_threadpool(_finish, uow, commit=False)
         raise
-    await run_in_threadpool(_finish, uow, commit=True)
+    if not uow.finished:
+        await run_in_threadpool(_finish, uow, commit=True)
+
+
+def finish_in_route(uow: UnitOfWork) -> None:
+    """Commit and close a request's unit of work from the route's own worker thread, as its
+    last step, instead of in one more trip to a worker thread after it (the hot ingest route:
+    each trip cost about as much as a short query). On any error it is rolled back as always."""
+    _finish(uow, commit=True)
+    uow.finished = True
 
 
 def _finish(uow: UnitOfWork, *, commit: bool) -> None:
