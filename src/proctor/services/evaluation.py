@@ -115,40 +115,42 @@ def lesson_results(s: Session, *, learner_id: int, course: CourseRow, lessons: S
                    reads: Reads | None = None) -> dict[str, LessonResult]:
     """Each lesson's standing from its sessions' verdicts (optionally only sessions begun before)."""
     reads = reads or Reads(s)
-    asked = {x.id for x in lessons}
-    sessions = [x for x in reads.sessions_of_learner(learner_id, course.id)
-                if x.lesson_id in asked and (before is None or x.started_at < before)]
-    verdicts = reads.verdicts([x.id for x in sessions])
+    sittings = reads.sittings(learner_id, course.id)
     # judging a course in turn asks for the earlier lessons' standing again before every
     # session: a sitting's record is the same while its verdict's revision is, and a lesson's
     # standing the same while its sittings' are (the sessions do not change while reads live)
     policy_key = (policy.id, policy.version, id(policy))
-    by_lesson: dict[int, list[tuple[SessionRecord, tuple[str, int | None, str | None]]]] = {}
+    # when leaves (请假) were recorded, per lesson id (only read when the policy uses them)
+    leaves = reads.leaves(learner_id, course.id) if policy.makeup == "after_leave" else {}
+
     def sitting(x: StudySession, row: SessionVerdict | None) -> SessionRecord:
         return SessionRecord(session_id=x.id, started_at=x.started_at.timestamp(),
                              ended_at=x.ended_at.timestamp() if x.ended_at else None,
                              verdict=reads.standing_verdict(row, policy, _standing_verdict))
 
-    for x in sessions:
-        row = verdicts.get(x.id)
-        key = (x.id, row.revision, row.status) if row is not None else (x.id, None, None)
-        record = reads.remembered(("sitting", *key, *policy_key),
-                                  lambda x=x, row=row: sitting(x, row))  # type: ignore[misc]
-        by_lesson.setdefault(x.lesson_id, []).append((record, key))
-    # when leaves (请假) were recorded, per lesson id (only read when the policy uses them)
-    leaves = reads.leaves(learner_id, course.id) if policy.makeup == "after_leave" else {}
+    def standing(x: LessonRow) -> LessonResult:
+        found = sittings.get(x.id)
+        sessions = found.begun_before(before) if found is not None else []
+        verdicts = reads.verdicts([y.id for y in sessions])
+        keyed = []
+        for y in sessions:
+            row = verdicts.get(y.id)
+            keyed.append((y, row, (y.id, row.revision, row.status) if row is not None
+                          else (y.id, None, None)))
+        lesson_leaves = tuple(leaves.get(x.id, ()))
 
-    def aggregate(x: LessonRow) -> LessonResult:
-        records = [r for r, _ in by_lesson.get(x.id, [])]
-        return engine.aggregate_lesson(
-            domain_lesson(x), records, policy,
-            superseded_sittings(records, policy.makeup, leaves.get(x.id, ())))
+        def aggregate() -> LessonResult:
+            records = [reads.remembered(("sitting", *key, *policy_key),
+                                        lambda y=y, row=row: sitting(y, row))  # type: ignore[misc]
+                       for y, row, key in keyed]
+            return engine.aggregate_lesson(
+                domain_lesson(x), records, policy,
+                superseded_sittings(records, policy.makeup, lesson_leaves))
 
-    return {x.ext_id: reads.remembered(
-                ("lesson", x.id, *policy_key, tuple(leaves.get(x.id, ())),
-                 tuple(k for _, k in by_lesson.get(x.id, []))),
-                lambda x=x: aggregate(x))  # type: ignore[misc]
-            for x in lessons}
+        return reads.remembered(("lesson", x.id, *policy_key, lesson_leaves,
+                                 tuple(key for _, _, key in keyed)), aggregate)
+
+    return {x.ext_id: standing(x) for x in lessons}
 
 
 # --- one session ------------------------------------------------------------------------
@@ -175,8 +177,8 @@ def session_input(s: Session, study: StudySession, policy: Policy, *, now: datet
         s, learner_id=study.learner_id, course=course, lessons=earlier, policy=policy,
         before=study.started_at, reads=reads).values())) if earlier else {}
     # media of this lesson already covered by earlier sessions that stand valid (the resume point)
-    same_lesson = [x for x in reads.sessions_of_learner(study.learner_id, course.id)
-                   if x.lesson_id == lesson_row.id and x.started_at < study.started_at]
+    found = reads.sittings(study.learner_id, course.id).get(lesson_row.id)
+    same_lesson = found.begun_before(study.started_at) if found is not None else []
     stored = reads.verdicts([x.id for x in same_lesson])
     prior_covered = union([iv for x in same_lesson
                            for iv in reads.standing_verdict(stored.get(x.id), policy,

@@ -5,7 +5,9 @@ the course, instead of ten per session; used when many sessions are judged toget
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar, cast
 
@@ -71,6 +73,31 @@ def _photo_of_values(v: tuple[Any, ...]) -> PhotoOutcome | None:
                         distance=distance, reasons=tuple(reasons or ()))
 
 
+@dataclass(frozen=True)
+class Sittings:
+    """A learner's sessions of one lesson, oldest first (as ``sessions_of_learner`` orders
+    them), with their start times beside them."""
+
+    sessions: list[StudySession]
+    started: list[datetime]
+
+    def begun_before(self, at: datetime | None) -> list[StudySession]:
+        """The sittings begun before ``at`` (all of them when None)."""
+        return self.sessions if at is None else self.sessions[:bisect_left(self.started, at)]
+
+
+def sittings_by_lesson(sessions: Sequence[StudySession]) -> dict[int, Sittings]:
+    """``sessions`` (oldest first) per lesson id."""
+    out: dict[int, Sittings] = {}
+    for x in sessions:
+        found = out.get(x.lesson_id)
+        if found is None:
+            out[x.lesson_id] = found = Sittings([], [])
+        found.sessions.append(x)
+        found.started.append(x.started_at)
+    return out
+
+
 class Reads:
     """Straight from the database, per question."""
 
@@ -108,6 +135,10 @@ class Reads:
 
     def sessions_of_learner(self, learner_id: int, course_id: int) -> list[StudySession]:
         return ev_repo.sessions_of_learner(self.s, learner_id, course_id=course_id)
+
+    def sittings(self, learner_id: int, course_id: int) -> dict[int, Sittings]:
+        """The learner's sessions in the course per lesson id, oldest first."""
+        return sittings_by_lesson(self.sessions_of_learner(learner_id, course_id))
 
     def overlapping(self, learner_id: int, session_id: str, start: datetime,
                     end: datetime) -> list[StudySession]:
@@ -220,6 +251,7 @@ class CourseReads(Reads):
                                    .where(StudySession.learner_id == learner_id)
                                    .order_by(StudySession.started_at, StudySession.id)))
         self._mine = [x for x in self._all if x.course_id == course_id]
+        self._sittings = sittings_by_lesson(self._mine)
         ids = [x.id for x in self._mine]
         self._lessons = reg_repo.lessons_of(s, course_id)
         # held here: the identity map keeps objects only while someone refers to them
@@ -259,6 +291,11 @@ class CourseReads(Reads):
         if (learner_id, course_id) != (self.learner_id, self.course_id):
             return super().sessions_of_learner(learner_id, course_id)
         return list(self._mine)
+
+    def sittings(self, learner_id: int, course_id: int) -> dict[int, Sittings]:
+        if (learner_id, course_id) != (self.learner_id, self.course_id):
+            return super().sittings(learner_id, course_id)
+        return self._sittings
 
     def overlapping(self, learner_id: int, session_id: str, start: datetime,
                     end: datetime) -> list[StudySession]:
