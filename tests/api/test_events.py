@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from fastapi.testclient import TestClient
 
 from proctor.client import sign_headers
@@ -172,3 +173,29 @@ def test_events_whose_keys_collide_are_all_kept_and_still_idempotent(platform: P
     assert (again.json()["accepted"], again.json()["duplicates"]) == (0, 150)
     stored = _events(platform, sid)
     assert sorted(e["seq"] for e in stored) == list(range(1, 151))
+
+
+def test_a_batch_that_fails_before_its_commit_leaves_nothing(platform: Platform,
+                                                              app_client: TestClient) -> None:
+    """The route checks the caller, stores the batch and commits in one trip to a worker
+    thread: a failure after the events were written but before that commit rolls all of it
+    back, the webhook-id's receipt with them, so the same signed request is taken again."""
+    sid = platform.ready_session()
+    body = json.dumps({"events": heartbeats(sid, 3)}).encode()
+    headers = sign_headers(platform.key_id, platform.secret, body)
+    hooks = app_client.app.state.on_sessions_to_evaluate
+
+    def fail(*_args: object) -> None:
+        raise RuntimeError("a hook failed after the insert")
+
+    app_client.app.state.on_sessions_to_evaluate = [*hooks, fail]
+    try:
+        with pytest.raises(RuntimeError, match="after the insert"):
+            app_client.post("/v1/events", content=body, headers=headers)
+    finally:
+        app_client.app.state.on_sessions_to_evaluate = hooks
+    assert _events(platform, sid) == []
+    r = app_client.post("/v1/events", content=body, headers=headers)  # the very same request
+    assert r.status_code == 200, r.text
+    assert r.json()["accepted"] == 3
+    assert [e["seq"] for e in _events(platform, sid)] == [1, 2, 3]
