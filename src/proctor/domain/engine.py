@@ -96,14 +96,24 @@ def in_flight_until(events: Events, policy: Policy) -> float | None:
     cols = columns(events)
     if not len(cols):
         return None
-    seqs = set(cols.seq)
-    last_seq = max(seqs)
-    ended = "session.end" in cols.type and any(
-        type_ == "session.end" and seq == last_seq for seq, type_ in zip(cols.seq, cols.type,
-                                                                          strict=True))
-    if ended and min(seqs) == 1 and len(seqs) == last_seq:
+    seq, types = cols.seq, cols.type
+    last_seq = max(seq)
+    if min(seq) == 1 and "session.end" in types and _ends_with(seq, types, last_seq) \
+            and len(set(seq)) == last_seq:
         return None
     return max(cols.server_ts) + policy.late_telemetry_s
+
+
+def _ends_with(seq: Sequence[int], types: Sequence[str], last_seq: int) -> bool:
+    """Whether an event with the last ``seq`` is a ``session.end`` (found by ``index``, not a
+    loop over every event: this is asked of every session judged)."""
+    i = seq.index(last_seq)
+    while types[i] != "session.end":
+        try:
+            i = seq.index(last_seq, i + 1)
+        except ValueError:
+            return False
+    return True
 
 
 def covered_by_sittings(sittings: Sequence[Events], lesson: Lesson,

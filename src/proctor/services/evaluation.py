@@ -155,13 +155,22 @@ def lesson_results(s: Session, *, learner_id: int, course: CourseRow, lessons: S
 
 # --- one session ------------------------------------------------------------------------
 
+def _lesson_and_earlier(lessons: Sequence[LessonRow],
+                        lesson_id: int) -> tuple[LessonRow, list[LessonRow]]:
+    lesson = next(x for x in lessons if x.id == lesson_id)
+    return lesson, [x for x in lessons if x.seq < lesson.seq]
+
+
 def session_input(s: Session, study: StudySession, policy: Policy, *, now: datetime,
                   reads: Reads | None = None) -> SessionInput:
     reads = reads or Reads(s)
     course = reads.course(study.course_id)
     assert course is not None
     lessons = reads.lessons(course.id)
-    lesson_row = next(x for x in lessons if x.id == study.lesson_id)
+    # the lesson and those before it, per lesson of the course (the same while reads live)
+    lesson_row, earlier = reads.remembered(
+        ("lesson and earlier", course.id, study.lesson_id), lambda: _lesson_and_earlier(
+            lessons, study.lesson_id))
     events = domain_event_columns(reads.event_columns([study.id])[study.id])
     end = study.ended_at or study.last_event_at or now
     others = []
@@ -172,7 +181,6 @@ def session_input(s: Session, study: StudySession, policy: Policy, *, now: datet
                                  policy).playing_intervals()
         if playing:
             others.append(OtherSession(other.id, tuple(playing)))
-    earlier = [x for x in lessons if x.seq < lesson_row.seq]
     prior = engine.prior_lessons(list(lesson_results(
         s, learner_id=study.learner_id, course=course, lessons=earlier, policy=policy,
         before=study.started_at, reads=reads).values())) if earlier else {}

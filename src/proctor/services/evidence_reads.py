@@ -251,6 +251,9 @@ class CourseReads(Reads):
                                    .where(StudySession.learner_id == learner_id)
                                    .order_by(StudySession.started_at, StudySession.id)))
         self._mine = [x for x in self._all if x.course_id == course_id]
+        # each session's span as plain values, for the overlap question asked per session
+        self._spans = [(x, x.id, x.started_at, x.ended_at or x.last_event_at or x.started_at)
+                       for x in self._all]
         self._sittings = sittings_by_lesson(self._mine)
         ids = [x.id for x in self._mine]
         self._lessons = reg_repo.lessons_of(s, course_id)
@@ -301,8 +304,8 @@ class CourseReads(Reads):
                     end: datetime) -> list[StudySession]:
         if learner_id != self.learner_id:
             return super().overlapping(learner_id, session_id, start, end)
-        return [x for x in self._all if x.id != session_id and x.started_at <= end
-                and (x.ended_at or x.last_event_at or x.started_at) >= start]
+        return [x for x, sid, begun, last in self._spans
+                if sid != session_id and begun <= end and last >= start]
 
     def verdicts(self, session_ids: Sequence[str]) -> dict[str, SessionVerdict]:
         return {sid: self._verdicts[sid] for sid in session_ids if sid in self._verdicts}
