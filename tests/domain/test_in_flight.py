@@ -28,3 +28,13 @@ def test_a_gap_or_no_session_end_waits_late_telemetry_s_after_the_last_arrival(
     # an event sent after session.end (seq beyond it) means more may follow
     after_end = [_ev(1, "play", 80), _ev(2, "session.end", 95), _ev(3, arrived=96)]
     assert in_flight_until(after_end, policy) == 96 + policy.late_telemetry_s
+
+
+def test_the_last_seq_counts_as_the_end_when_any_copy_of_it_is_session_end(
+        policy: Policy) -> None:
+    # two events share the last seq (a re-sent number): found past the first copy
+    later_copy = [_ev(1, "play", 80), _ev(2, arrived=90), _ev(2, "session.end", 95)]
+    assert in_flight_until(later_copy, policy) is None
+    neither = [_ev(1, "play", 80), _ev(2, arrived=90), _ev(2, "pause", 95),
+               _ev(1, "session.end", 96)]
+    assert in_flight_until(neither, policy) == 96 + policy.late_telemetry_s
