@@ -36,7 +36,7 @@ from proctor.domain.model import (
 from proctor.domain.policy import Policy
 from proctor.domain.review import overturned_credit, standing_status
 from proctor.domain.timeline import build_timeline
-from proctor.services.evidence_reads import CourseReads, Reads
+from proctor.services.evidence_reads import CourseReads, Reads, begun_before
 from proctor.storage.db import UnitOfWork
 from proctor.storage.repositories import evidence as ev_repo
 from proctor.storage.repositories import registry as reg_repo
@@ -129,8 +129,7 @@ def lesson_results(s: Session, *, learner_id: int, course: CourseRow, lessons: S
                              verdict=reads.standing_verdict(row, policy, _standing_verdict))
 
     def standing(x: LessonRow) -> LessonResult:
-        found = sittings.get(x.id)
-        sessions = found.begun_before(before) if found is not None else []
+        sessions = begun_before(sittings.get(x.id, []), before)
         verdicts = reads.verdicts([y.id for y in sessions])
         keyed = []
         for y in sessions:
@@ -185,8 +184,8 @@ def session_input(s: Session, study: StudySession, policy: Policy, *, now: datet
         s, learner_id=study.learner_id, course=course, lessons=earlier, policy=policy,
         before=study.started_at, reads=reads).values())) if earlier else {}
     # media of this lesson already covered by earlier sessions that stand valid (the resume point)
-    found = reads.sittings(study.learner_id, course.id).get(lesson_row.id)
-    same_lesson = found.begun_before(study.started_at) if found is not None else []
+    same_lesson = begun_before(reads.sittings(study.learner_id, course.id).get(lesson_row.id, []),
+                               study.started_at)
     stored = reads.verdicts([x.id for x in same_lesson])
     prior_covered = union([iv for x in same_lesson
                            for iv in reads.standing_verdict(stored.get(x.id), policy,

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import select
@@ -73,28 +73,19 @@ def _photo_of_values(v: tuple[Any, ...]) -> PhotoOutcome | None:
                         distance=distance, reasons=tuple(reasons or ()))
 
 
-@dataclass(frozen=True)
-class Sittings:
-    """A learner's sessions of one lesson, oldest first (as ``sessions_of_learner`` orders
-    them), with their start times beside them."""
-
-    sessions: list[StudySession]
-    started: list[datetime]
-
-    def begun_before(self, at: datetime | None) -> list[StudySession]:
-        """The sittings begun before ``at`` (all of them when None)."""
-        return self.sessions if at is None else self.sessions[:bisect_left(self.started, at)]
+def begun_before(sittings: Sequence[StudySession], at: datetime | None) -> Sequence[StudySession]:
+    """Of a lesson's sittings (oldest first, as ``sittings_by_lesson`` keeps them), those begun
+    before ``at`` (all of them when None)."""
+    if at is None:
+        return sittings
+    return sittings[:bisect_left(sittings, at, key=attrgetter("started_at"))]
 
 
-def sittings_by_lesson(sessions: Sequence[StudySession]) -> dict[int, Sittings]:
+def sittings_by_lesson(sessions: Sequence[StudySession]) -> dict[int, list[StudySession]]:
     """``sessions`` (oldest first) per lesson id."""
-    out: dict[int, Sittings] = {}
+    out: dict[int, list[StudySession]] = {}
     for x in sessions:
-        found = out.get(x.lesson_id)
-        if found is None:
-            out[x.lesson_id] = found = Sittings([], [])
-        found.sessions.append(x)
-        found.started.append(x.started_at)
+        out.setdefault(x.lesson_id, []).append(x)
     return out
 
 
@@ -136,7 +127,7 @@ class Reads:
     def sessions_of_learner(self, learner_id: int, course_id: int) -> list[StudySession]:
         return ev_repo.sessions_of_learner(self.s, learner_id, course_id=course_id)
 
-    def sittings(self, learner_id: int, course_id: int) -> dict[int, Sittings]:
+    def sittings(self, learner_id: int, course_id: int) -> dict[int, list[StudySession]]:
         """The learner's sessions in the course per lesson id, oldest first."""
         return sittings_by_lesson(self.sessions_of_learner(learner_id, course_id))
 
@@ -295,7 +286,7 @@ class CourseReads(Reads):
             return super().sessions_of_learner(learner_id, course_id)
         return list(self._mine)
 
-    def sittings(self, learner_id: int, course_id: int) -> dict[int, Sittings]:
+    def sittings(self, learner_id: int, course_id: int) -> dict[int, list[StudySession]]:
         if (learner_id, course_id) != (self.learner_id, self.course_id):
             return super().sittings(learner_id, course_id)
         return self._sittings
