@@ -11,9 +11,13 @@ PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: install run test test-fast bench lint services browser paperwork sdk migrate demo clean fuzz faults
 
-$(STAMP): pyproject.toml requirements/face.txt
+# the rule engine's modules that setup.py compiles with mypyc: an edit compiles them again
+COMPILED := $(addprefix src/,$(shell grep -v '^\#' src/proctor/domain/COMPILED))
+
+$(STAMP): pyproject.toml requirements/face.txt setup.py mypyc.ini src/proctor/domain/COMPILED $(COMPILED)
 	test -d $(VENV) || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade "pip>=24"
+	# editable, the engine compiled in place (src/proctor/**/*.so; PROCTOR_PURE_PYTHON=1: none)
 	$(BIN)/pip install -q -e '.[dev]'
 	# face_recognition without its "dlib" requirement: dlib-bin (pinned in pyproject) provides it
 	$(BIN)/pip install -q --no-deps -r requirements/face.txt
@@ -79,4 +83,6 @@ bench: install services
 	$(BIN)/python -m proctor.bench
 
 clean:
-	rm -rf $(VENV) var build *.egg-info
+	rm -rf $(VENV) var build *.egg-info src/*.egg-info src/proctor_domain__mypyc.*.so \
+	  src/proctor/domain/_compiled.json
+	find src/proctor -name '*.so' -delete

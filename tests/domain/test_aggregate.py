@@ -30,10 +30,7 @@ def test_two_sittings_add_up(policy: Policy) -> None:
     half = LESSON.duration_s / 2
     first = evaluate(watch(half).pause().end().session(), policy)
     s2 = Script(pos=half).play().wait(half).complete().end()
-    second_input = s2.session()
-    second_input = second_input.__class__(
-        **{**{k: getattr(second_input, k) for k in second_input.__slots__},  # type: ignore[attr-defined]
-           "prior_covered": first.covered})
+    second_input = dataclasses.replace(s2.session(), prior_covered=first.covered)
     second = evaluate(second_input, policy)
     assert first.status == second.status == "valid", second.violations
     records = [_record("a", first, T0), _record("b", second, T0 + 5000)]

@@ -3,6 +3,7 @@ caught, and the verdict depends on the evidence only (not on arrival order or du
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 from hypothesis import HealthCheck, example, given, settings
@@ -156,4 +157,4 @@ def _shuffled_dupes(events: list[Event], rng: random.Random) -> list[Event]:
 
 
 def _fields(s: SessionInput) -> dict[str, object]:
-    return {name: getattr(s, name) for name in SessionInput.__slots__}  # type: ignore[attr-defined]
+    return {f.name: getattr(s, f.name) for f in dataclasses.fields(SessionInput)}

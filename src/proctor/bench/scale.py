@@ -11,11 +11,14 @@ Measured:
 - ``reevaluate_ms_per_learner_per_core``: every learner re-judged by `proctor reevaluate`'s
   fan-out (Celery chunks of learners) over 2 real workers (solo pool, one process each, Redis
   broker and results): wall time x 2 workers / learners; beside it, in the same run, the
-  workers' own CPU per learner and one process judging learners one after another.
+  workers' own CPU per learner and one process judging learners one after another, with the
+  rule engine compiled (mypyc, setup.py) and, on the next learners, as its Python sources
+  (``PROCTOR_PURE_PYTHON=1``): ``reevaluate_engine_compiled_cpu_ratio``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import subprocess
@@ -26,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+import proctor
 from proctor.bench import Section, postgres_cpu_s, process_cpu_s
 from proctor.bench.course_eval import _at, _store_course
 from proctor.bench.ingest import _reset_pg
@@ -153,11 +157,14 @@ def run() -> Section:
         groups = plan(uow.session, course_ext="elec-40h", institution=None)
     assert len(groups) == LEARNERS, len(groups)
 
-    # one process, learners one after another (the baseline, same run)
-    t1, c1 = time.perf_counter(), time.process_time()
-    judge_chunk(factory, groups[:SERIAL_LEARNERS], policy=policy, now=now)
-    serial_ms = (time.perf_counter() - t1) * 1000 / SERIAL_LEARNERS
-    serial_cpu_ms = (time.process_time() - c1) * 1000 / SERIAL_LEARNERS
+    # one process, learners one after another (the baseline, same run); then the next
+    # learners by a process running the engine's Python sources
+    serial_ms, serial_cpu_ms = _serial(factory, groups[:SERIAL_LEARNERS], now)
+    pure = json.loads(subprocess.run(
+        [sys.executable, "-m", "proctor.bench.scale", str(SERIAL_LEARNERS),
+         str(2 * SERIAL_LEARNERS)], env={**os.environ, "PROCTOR_PURE_PYTHON": "1"},
+        capture_output=True, text=True, check=True).stdout)
+    assert not pure["compiled"], pure
 
     queue = f"bench-reeval-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "PROCTOR_DATABASE_URL": PG_URL, "PROCTOR_BROKER_URL": BROKER,
@@ -197,6 +204,9 @@ def run() -> Section:
         "reevaluate_worker_cpu_ms_per_learner": round(worker_cpu_s * 1000 / LEARNERS, 1),
         "reevaluate_serial_ms_per_learner": round(serial_ms, 1),
         "reevaluate_serial_cpu_ms_per_learner": round(serial_cpu_ms, 1),
+        "reevaluate_engine_compiled": int(proctor.COMPILED_ENGINE),
+        "reevaluate_serial_cpu_ms_per_learner_pure": round(pure["cpu_ms"], 1),
+        "reevaluate_engine_compiled_cpu_ratio": round(serial_cpu_ms / pure["cpu_ms"], 3),
         "reevaluate_learners": LEARNERS,
         "reevaluate_sessions": report.sessions,
     }
@@ -225,7 +235,29 @@ Redis broker and results): {wall_s:.1f} s wall, **{per_core:.1f} ms per learner 
 (wall × {WORKERS} / learners; target ≤ 60): of the CPU per learner, the workers' own
 {figures['reevaluate_worker_cpu_ms_per_learner']} ms{pg_note}, all on the same 2 cores.
 In the same run one process judging {SERIAL_LEARNERS} learners one after another took
-{serial_ms:.1f} ms per learner ({serial_cpu_ms:.1f} ms of its CPU).
+{serial_ms:.1f} ms per learner ({serial_cpu_ms:.1f} ms of its CPU) with the rule engine
+{"compiled by mypyc" if proctor.COMPILED_ENGINE else "as its Python sources (not compiled)"};
+the next {SERIAL_LEARNERS} learners, judged by a process running the engine's Python sources
+(`PROCTOR_PURE_PYTHON=1`), took {pure["wall_ms"]:.1f} ms ({pure["cpu_ms"]:.1f} ms of CPU): compiled
+over sources **{serial_cpu_ms / pure["cpu_ms"]:.2f}×** the CPU per learner.
 """
     return Section(title="Province scale: bytes per event, parallel re-judging", figures=figures,
                    markdown=md)
+
+
+def _serial(factory: Any, groups: list[Any], now: Any) -> tuple[float, float]:
+    """Wall and CPU ms per learner, judging ``groups`` one after another in this process."""
+    policy = load_policy("henan-2021")
+    t, c = time.perf_counter(), time.process_time()
+    judge_chunk(factory, groups, policy=policy, now=now)
+    return ((time.perf_counter() - t) * 1000 / len(groups),
+            (time.process_time() - c) * 1000 / len(groups))
+
+
+if __name__ == "__main__":  # learners argv[1]..argv[2] of the stored course, one by one
+    _factory = session_factory(engine_for(PG_URL))
+    with unit_of_work(_factory) as _uow:
+        _groups = plan(_uow.session, course_ext="elec-40h", institution=None)
+    _wall, _cpu = _serial(_factory, _groups[int(sys.argv[1]):int(sys.argv[2])],
+                          _at(BASE_T + 400 * 86400))
+    print(json.dumps({"wall_ms": _wall, "cpu_ms": _cpu, "compiled": proctor.COMPILED_ENGINE}))
