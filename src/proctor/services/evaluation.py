@@ -129,35 +129,34 @@ def lesson_results(s: Session, *, learner_id: int, course: CourseRow, lessons: S
                              verdict=reads.standing_verdict(row, policy, _standing_verdict))
 
     def standing(x: LessonRow) -> LessonResult:
-        sessions = begun_before(sittings.get(x.id, []), before)
-        verdicts = reads.verdicts([y.id for y in sessions])
-        keyed = []
-        for y in sessions:
-            row = verdicts.get(y.id)
-            keyed.append((y, row, (y.id, row.revision, row.status) if row is not None
-                          else (y.id, None, None)))
-        lesson_leaves = tuple(leaves.get(x.id, ()))
+        lesson_id = x.id
+        sessions = begun_before(sittings.get(lesson_id, ()), before)
+        verdicts = reads.verdicts([y.id for y in sessions]) if sessions else {}
+        rows = [verdicts.get(y.id) for y in sessions]
+        # what the standing depends on: each sitting's verdict revision (and a review's status)
+        state = tuple((y.id, None, None) if row is None else (y.id, row.revision, row.status)
+                      for y, row in zip(sessions, rows, strict=True))
+        lesson_leaves = tuple(leaves.get(lesson_id, ()))
 
         def aggregate() -> LessonResult:
             records = [reads.remembered(("sitting", *key, *policy_key),
                                         lambda y=y, row=row: sitting(y, row))  # type: ignore[misc]
-                       for y, row, key in keyed]
+                       for y, row, key in zip(sessions, rows, state, strict=True)]
             return engine.aggregate_lesson(
                 domain_lesson(x), records, policy,
                 superseded_sittings(records, policy.makeup, lesson_leaves))
 
-        return reads.remembered(("lesson", x.id, *policy_key, lesson_leaves,
-                                 tuple(key for _, _, key in keyed)), aggregate)
+        return reads.remembered(("lesson", lesson_id, *policy_key, lesson_leaves, state), aggregate)
 
     return {x.ext_id: standing(x) for x in lessons}
 
 
 # --- one session ------------------------------------------------------------------------
 
-def _lesson_and_earlier(lessons: Sequence[LessonRow],
-                        lesson_id: int) -> tuple[LessonRow, list[LessonRow]]:
-    lesson = next(x for x in lessons if x.id == lesson_id)
-    return lesson, [x for x in lessons if x.seq < lesson.seq]
+def _lesson_and_earlier(lessons: Sequence[LessonRow]) -> dict[int, tuple[LessonRow, list[LessonRow]]]:
+    """Per lesson id of the course: the lesson and those of a lower seq (in ``lessons`` order)."""
+    seqs = [(x, x.seq) for x in lessons]
+    return {x.id: (x, [y for y, other in seqs if other < seq]) for x, seq in seqs}
 
 
 def session_input(s: Session, study: StudySession, policy: Policy, *, now: datetime,
@@ -168,8 +167,7 @@ def session_input(s: Session, study: StudySession, policy: Policy, *, now: datet
     lessons = reads.lessons(course.id)
     # the lesson and those before it, per lesson of the course (the same while reads live)
     lesson_row, earlier = reads.remembered(
-        ("lesson and earlier", course.id, study.lesson_id), lambda: _lesson_and_earlier(
-            lessons, study.lesson_id))
+        ("lessons and earlier", course.id), lambda: _lesson_and_earlier(lessons))[study.lesson_id]
     events = domain_event_columns(reads.event_columns([study.id])[study.id])
     end = study.ended_at or study.last_event_at or now
     others = []
