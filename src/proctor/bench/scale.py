@@ -157,14 +157,16 @@ def run() -> Section:
         groups = plan(uow.session, course_ext="elec-40h", institution=None)
     assert len(groups) == LEARNERS, len(groups)
 
-    # one process, learners one after another (the baseline, same run); then the next
-    # learners by a process running the engine's Python sources
-    serial_ms, serial_cpu_ms = _serial(factory, groups[:SERIAL_LEARNERS], now)
-    pure = json.loads(subprocess.run(
-        [sys.executable, "-m", "proctor.bench.scale", str(SERIAL_LEARNERS),
-         str(2 * SERIAL_LEARNERS)], env={**os.environ, "PROCTOR_PURE_PYTHON": "1"},
-        capture_output=True, text=True, check=True).stdout)
+    # one process, learners one after another (the baseline, same run), then the next ones by
+    # a process running the engine's Python sources: each a fresh process (this one holds the
+    # clone's objects, which the garbage collector would walk)
+    serial = [json.loads(subprocess.run(
+        [sys.executable, "-m", "proctor.bench.scale", str(lo), str(lo + SERIAL_LEARNERS)],
+        env={**os.environ, "PROCTOR_PURE_PYTHON": pure}, capture_output=True, text=True,
+        check=True).stdout) for lo, pure in ((0, "0"), (SERIAL_LEARNERS, "1"))]
+    compiled, pure = serial
     assert not pure["compiled"], pure
+    serial_ms, serial_cpu_ms = compiled["wall_ms"], compiled["cpu_ms"]
 
     queue = f"bench-reeval-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "PROCTOR_DATABASE_URL": PG_URL, "PROCTOR_BROKER_URL": BROKER,
@@ -204,7 +206,7 @@ def run() -> Section:
         "reevaluate_worker_cpu_ms_per_learner": round(worker_cpu_s * 1000 / LEARNERS, 1),
         "reevaluate_serial_ms_per_learner": round(serial_ms, 1),
         "reevaluate_serial_cpu_ms_per_learner": round(serial_cpu_ms, 1),
-        "reevaluate_engine_compiled": int(proctor.COMPILED_ENGINE),
+        "reevaluate_engine_compiled": int(compiled["compiled"]),
         "reevaluate_serial_cpu_ms_per_learner_pure": round(pure["cpu_ms"], 1),
         "reevaluate_engine_compiled_cpu_ratio": round(serial_cpu_ms / pure["cpu_ms"], 3),
         "reevaluate_learners": LEARNERS,
@@ -236,7 +238,7 @@ Redis broker and results): {wall_s:.1f} s wall, **{per_core:.1f} ms per learner 
 {figures['reevaluate_worker_cpu_ms_per_learner']} ms{pg_note}, all on the same 2 cores.
 In the same run one process judging {SERIAL_LEARNERS} learners one after another took
 {serial_ms:.1f} ms per learner ({serial_cpu_ms:.1f} ms of its CPU) with the rule engine
-{"compiled by mypyc" if proctor.COMPILED_ENGINE else "as its Python sources (not compiled)"};
+{"compiled by mypyc" if compiled["compiled"] else "as its Python sources (not compiled)"};
 the next {SERIAL_LEARNERS} learners, judged by a process running the engine's Python sources
 (`PROCTOR_PURE_PYTHON=1`), took {pure["wall_ms"]:.1f} ms ({pure["cpu_ms"]:.1f} ms of CPU): compiled
 over sources **{serial_cpu_ms / pure["cpu_ms"]:.2f}×** the CPU per learner.
