@@ -52,6 +52,19 @@ class _SourcesFirst(MetaPathFinder):
         return spec_from_file_location(fullname, source, submodule_search_locations=package)
 
 
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_stamp(*, compiled: bool) -> None:
+    """The build's record (setup.py): the SHA-256 of each listed source it compiles (none when
+    it compiles nothing)."""
+    modules = {name: [str(source.relative_to(_ROOT)), digest(source)]
+               for name, source in listed().items()} if compiled else {}
+    STAMP.write_text(json.dumps({"compiled": compiled, "modules": modules}, indent=1) + "\n",
+                     encoding="utf-8")
+
+
 def _built() -> dict[str, str]:
     """name -> SHA-256 of the source each module was compiled from (empty: none compiled)."""
     try:
@@ -63,11 +76,10 @@ def _built() -> dict[str, str]:
 
 def _current(name: str, source: Path, built: dict[str, str]) -> bool:
     """Compiled from this very source, and the compiled module is there."""
-    stem = "__init__" if source.name == "__init__.py" else source.stem
-    if not any(source.with_name(stem + suffix).exists() for suffix in EXTENSION_SUFFIXES):
+    if not any(source.with_name(source.stem + suffix).exists() for suffix in EXTENSION_SUFFIXES):
         return False
     try:
-        return hashlib.sha256(source.read_bytes()).hexdigest() == built.get(name)
+        return digest(source) == built.get(name)
     except FileNotFoundError:
         return False
 
