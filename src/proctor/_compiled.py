@@ -71,7 +71,7 @@ def _built() -> dict[str, str]:
         stamp = json.loads(STAMP.read_text(encoding="utf-8"))
     except (FileNotFoundError, ValueError):
         return {}
-    return {name: digest for name, (_rel, digest) in stamp.get("modules", {}).items()}
+    return {name: sha for name, (_rel, sha) in stamp.get("modules", {}).items()}
 
 
 def _current(name: str, source: Path, built: dict[str, str]) -> bool:

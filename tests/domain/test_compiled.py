@@ -21,8 +21,7 @@ from proctor.domain.model import Lesson, SessionRecord
 from proctor.domain.policy import load_policy
 
 ROOT = Path(__file__).resolve().parents[2]
-BUILT_COMPILED = json.loads(_compiled.STAMP.read_text()).get("compiled", False) \
-    if _compiled.STAMP.exists() else False
+BUILT_COMPILED = bool(_compiled._built())  # the build's record names what it compiled
 
 
 def judged_corpus() -> list[Any]:
