@@ -75,11 +75,18 @@ def test_every_event_type_takes_the_fast_path_with_eventins_values() -> None:
 def test_what_the_fast_path_does_not_read_plainly_goes_to_eventin() -> None:
     for change in ({"note": "kept as evidence"}, {"position": "1.5"}, {"seq": 1.0},
                    {"ts": "2026-11-02t08:00:00z"}, {"ts": "2026-11-02T08:00:00.1234567Z"},
-                   {"id": "e-1\n"}, {"visible": 1}, {"type": "jump"}):
+                   {"id": "e-1\n"}, {"visible": 1}, {"type": "jump"},
+                   # a batch's times are matched at once, joined by newlines
+                   {"ts": "2026-11-02T08:00:00Z\n2026-11-02T08:00:01Z"},
+                   {"ts": "2026-11-02T08:00:00Z\n"}, {"ts": "\n2026-11-02T08:00:00Z"},
+                   {"ts": "\u0662026-11-02T08:00:00Z"}, {"ts": ""}):
         assert decode_batch(json.dumps({"events": [{**VALID[5], **change}]}).encode(),
                             max_events=1000) is None, change
     assert decode_batch(b'{"events": [{"id": "\\ud800"}]}', max_events=1000) is None
     assert decode_batch(json.dumps({"events": VALID * 2}).encode(), max_events=10) is None
+    # one event's time in another form sends the whole batch to EventIn
+    late = [*VALID, {**VALID[5], "ts": "2026-11-02 08:00:00Z"}, *VALID]
+    assert decode_batch(json.dumps({"events": late}).encode(), max_events=1000) is None
 
 
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])

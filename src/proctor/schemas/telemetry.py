@@ -228,8 +228,11 @@ FAST_ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.
 _FastId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 _FastPosition = Annotated[float, msgspec.Meta(ge=0, le=7 * 24 * 3600)]
 _FastRate = Annotated[float, msgspec.Meta(gt=0, le=16)]
-# the forms where datetime.fromisoformat and pydantic's parser agree to the microsecond
-FAST_TS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:\d{2})\Z")
+# the forms where datetime.fromisoformat and pydantic's parser agree to the microsecond (ASCII
+# digits only); a batch's times are matched at once, joined by newlines: a match per event cost
+# more than half of decoding the event
+_FAST_TS = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:\d{2})"
+_FAST_TS_LINES = re.compile(rf"(?:{_FAST_TS}\n)*{_FAST_TS}\Z", re.ASCII)
 
 
 # What an event's own values are, in this order, as ingest stores them (storage's EVENT_VALUES):
@@ -328,17 +331,24 @@ def event_values(fields: dict[str, Any]) -> EventValues:
             get("focused"), get("state"))
 
 
-def fast_ts(text: str) -> datetime | None:
-    """A FastEvent's time as EventIn reads it, or None (then EventIn decides)."""
-    if FAST_TS.match(text) is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if 1 < value.year < 9999:  # any offset keeps it inside TS_MIN..TS_MAX
-        return value
-    try:
-        return _utc_in_range(value)
-    except ValueError:
-        return None
+def fast_times(texts: list[str]) -> list[datetime] | None:
+    """FastEvents' times as EventIn reads them, or None if any is not in a fast form (then
+    EventIn decides for each)."""
+    if not texts:
+        return []
+    joined = "\n".join(texts)
+    if joined.count("\n") != len(texts) - 1 or _FAST_TS_LINES.match(joined) is None:
+        return None  # (a newline inside a time would have made it two lines)
+    parse, out = datetime.fromisoformat, []
+    for text in texts:
+        try:
+            value = parse(text)
+        except ValueError:
+            return None
+        if not 1 < value.year < 9999:  # else any offset keeps it inside TS_MIN..TS_MAX
+            try:
+                value = _utc_in_range(value)
+            except ValueError:
+                return None
+        out.append(value)
+    return out

@@ -24,7 +24,7 @@ from proctor.schemas.telemetry import (
     bad_text,
     event_values,
     extra_problem,
-    fast_ts,
+    fast_times,
     is_session_id,
 )
 from proctor.storage.db import UnitOfWork
@@ -91,13 +91,15 @@ def decode_batch(body: bytes, *, max_events: int) -> list[Valid] | None:
         return None
     if len(events) > max_events:
         return None
+    times = fast_times([ev.ts for ev in events])
+    if times is None:
+        return None
     out: list[Valid] = []
     append, type_of = out.append, FAST_TYPE
     for i, ev in enumerate(events):
-        ts = fast_ts(ev.ts)
-        if ts is None or ev.id.strip(FAST_ID_CHARS):
+        if ev.id.strip(FAST_ID_CHARS):
             return None
-        append((i, ev.session_id, ev.id, ev.seq, type_of[type(ev)], ts, ev.values(), None))
+        append((i, ev.session_id, ev.id, ev.seq, type_of[type(ev)], times[i], ev.values(), None))
     return out
 
 
