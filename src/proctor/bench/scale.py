@@ -35,7 +35,8 @@ from proctor.bench.course_eval import _at, _store_course
 from proctor.bench.ingest import _reset_pg
 from proctor.config import Settings, get_settings
 from proctor.domain.policy import load_policy
-from proctor.services.parallel_reevaluation import judge_chunk, plan
+from proctor.services.parallel_reevaluation import judge_chunk
+from proctor.services.reevaluation import plan
 from proctor.simulation.engine_driver import BASE_T
 from proctor.storage import partitions
 from proctor.storage.db import engine_for, session_factory, unit_of_work

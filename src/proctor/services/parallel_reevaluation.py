@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from proctor.config import Settings
@@ -23,12 +22,8 @@ from proctor.domain.model import FINAL_STATUSES
 from proctor.domain.policy import Policy
 from proctor.services import verdict_flow
 from proctor.services.evaluation import evaluate_course
-from proctor.services.reevaluation import course_sessions
+from proctor.services.reevaluation import Group
 from proctor.storage.db import unit_of_work
-from proctor.storage.tables import StudySession
-
-# (learner id, course id, sessions): one unit of work
-Group = tuple[int, int, int]
 
 
 @dataclass
@@ -53,19 +48,6 @@ class ChunkReport:
             out.reviewed_kept += p["reviewed_kept"]
             out.transitions.update(p["transitions"])
         return out
-
-
-def plan(s: Session, *, course_ext: str, institution: str | None) -> list[Group]:
-    """The course's learner-course groups with their session counts, in a stable order."""
-    ids = course_sessions(s, course_ext=course_ext, institution=institution)
-    counts: dict[tuple[int, int], int] = {}
-    for start in range(0, len(ids), 5000):
-        rows = s.execute(select(StudySession.learner_id, StudySession.course_id, func.count())
-                         .where(StudySession.id.in_(ids[start:start + 5000]))
-                         .group_by(StudySession.learner_id, StudySession.course_id))
-        for learner_id, course_id, n in rows:
-            counts[(learner_id, course_id)] = counts.get((learner_id, course_id), 0) + n
-    return [(lid, cid, n) for (lid, cid), n in sorted(counts.items())]
 
 
 def chunked(groups: Sequence[Group], *, size: int) -> list[list[Group]]:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from proctor.config import Settings
@@ -37,22 +37,35 @@ class Reevaluated:
     reviewed_kept: int = 0  # reviewed verdicts whose engine status now differs from the review
 
 
-def course_sessions(s: Session, *, course_ext: str, institution: str | None = None) -> list[str]:
-    """Ids of the stored sessions of course ``course_ext`` (of one institution, or of every
-    institution that has a course with that id), oldest first."""
+def course_ids(s: Session, *, course_ext: str, institution: str | None = None) -> list[int]:
+    """The stored courses ``course_ext`` names (of one institution, or of every institution
+    that has a course with that id); NotFound when there are none."""
     stmt = select(Course.id).where(Course.ext_id == course_ext)
     if institution is not None:
         inst = reg_repo.institution_by_name(s, institution)
         if inst is None:
             raise NotFound(f"no institution named {institution!r}", field="institution")
         stmt = stmt.where(Course.institution_id == inst.id)
-    course_ids = list(s.scalars(stmt))
-    if not course_ids:
+    found = list(s.scalars(stmt))
+    if not found:
         raise NotFound(f"no course {course_ext!r}" + (f" at {institution!r}" if institution else ""),
                        field="course")
-    return list(s.scalars(select(StudySession.id)
-                          .where(StudySession.course_id.in_(course_ids))
-                          .order_by(StudySession.started_at, StudySession.id)))
+    return found
+
+
+# (learner id, course id, sessions): one unit of work
+Group = tuple[int, int, int]
+
+
+def plan(s: Session, *, course_ext: str, institution: str | None = None) -> list[Group]:
+    """The course's learner-course groups (``course_ids``) with their session counts, in a
+    stable order: one grouped query (the sessions' ids in ``IN`` lists of 5,000 cost ~0.5 s
+    of query building per 1,000 learners)."""
+    courses = course_ids(s, course_ext=course_ext, institution=institution)
+    rows = s.execute(select(StudySession.learner_id, StudySession.course_id, func.count())
+                     .where(StudySession.course_id.in_(courses))
+                     .group_by(StudySession.learner_id, StudySession.course_id))
+    return sorted((learner_id, course_id, n) for learner_id, course_id, n in rows)
 
 
 def reevaluate_course(factory: sessionmaker[Session], *, course_ext: str, institution: str | None,
@@ -63,16 +76,12 @@ def reevaluate_course(factory: sessionmaker[Session], *, course_ext: str, instit
     after each. ``settings``: run the verdict flow after each verdict (callbacks are owed, …);
     ``hooks``: extra calls for each changed verdict."""
     with unit_of_work(factory) as uow:
-        ids = course_sessions(uow.session, course_ext=course_ext, institution=institution)
+        groups = plan(uow.session, course_ext=course_ext, institution=institution)
+    total = sum(n for _, _, n in groups)
     report = Reevaluated()
-    with unit_of_work(factory) as uow:
-        groups: dict[tuple[int, int], int] = {}
-        for study in uow.session.scalars(select(StudySession).where(StudySession.id.in_(ids))):
-            groups.setdefault((study.learner_id, study.course_id), 0)
-            groups[(study.learner_id, study.course_id)] += 1
     done_n = 0
     # one learner-course at a time, its evidence read at once, its sessions judged oldest first
-    for (learner_id, course_id) in sorted(groups):
+    for learner_id, course_id, sessions in groups:
         with unit_of_work(factory) as uow:
             held: list[object] = []  # the evidence read, kept for the verdict flow below
             for done in evaluate_course(uow, learner_id=learner_id, course_id=course_id,
@@ -88,7 +97,7 @@ def reevaluate_course(factory: sessionmaker[Session], *, course_ext: str, instit
                         hook(uow, done)
                 elif done.status != done.verdict.status and done.status in FINAL_STATUSES:
                     report.reviewed_kept += 1
-        done_n += groups[(learner_id, course_id)]
+        done_n += sessions
         if progress is not None:
-            progress(done_n, len(ids))
+            progress(done_n, total)
     return report

@@ -15,8 +15,9 @@ from typing import Any
 
 from celery import group
 
-from proctor.services.parallel_reevaluation import ChunkReport, Group, chunked, judge_chunk, plan
+from proctor.services.parallel_reevaluation import ChunkReport, chunked, judge_chunk
 from proctor.services.policies import policy_for
+from proctor.services.reevaluation import Group, plan
 from proctor.storage.db import engine_for, session_factory, unit_of_work
 from proctor.workers.celery_app import celery_app
 from proctor.workers.dispatch import task_settings
