@@ -253,31 +253,33 @@ def _events(sessions: list[str], n: int, tag: str) -> list[dict]:
     return out
 
 
-def _post_all(base_url: str, key_id: str, secret: str, bodies: list[bytes]) -> list[float]:
-    """Post each body; the latency of each request (s)."""
-    took = []
-    with httpx.Client(base_url=base_url, timeout=60) as http:
-        for body in bodies:
-            t0 = time.perf_counter()
-            r = http.post("/v1/events", content=body, headers=sign_headers(key_id, secret, body))
-            took.append(time.perf_counter() - t0)
-            if r.status_code != 200 or r.json()["accepted"] != body.count(b'"id"'):
-                raise RuntimeError(f"ingest failed: {r.status_code} {r.text[:300]}")
-    return took
+def _post_all(http: httpx.Client, key_id: str, secret: str, bodies: list[bytes]) -> None:
+    """Post each body, signed as it is sent; every event must be accepted."""
+    for body in bodies:
+        r = http.post("/v1/events", content=body, headers=sign_headers(key_id, secret, body))
+        if r.status_code != 200 or r.json()["accepted"] != body.count(b'"id"'):
+            raise RuntimeError(f"ingest failed: {r.status_code} {r.text[:300]}")
 
 
 def _run_ingest(base_url: str, key_id: str, secret: str, events: list[dict], batch: int) -> float:
     bodies = [json.dumps({"events": events[i:i + batch]}).encode()
               for i in range(0, len(events), batch)]
     t0 = time.perf_counter()
-    _post_all(base_url, key_id, secret, bodies)
+    with httpx.Client(base_url=base_url, timeout=60) as http:
+        _post_all(http, key_id, secret, bodies)
     return len(events) / (time.perf_counter() - t0)
+
+
+_COPY_EVENTS = f"COPY events ({', '.join(study_repo.EVENT_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+
+
+def _dsn(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
 
 
 def _copy_rows(url: str, events: list[dict]) -> list[tuple]:
     """The rows the API would store for ``events`` (keys computed), ready for COPY."""
-    dsn = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(dsn) as conn:
+    with psycopg.connect(_dsn(url)) as conn:
         started: dict[str, Any] = dict(
             conn.execute("SELECT id, started_at FROM study_sessions").fetchall())
     now = datetime.now(UTC)
@@ -295,14 +297,12 @@ def _copy_rate(url: str, rows: list[tuple], *, batch: int | None = None,
     one COPY and one commit per that many rows (the database's own cost of storing batches one
     at a time, what the API would reach if it added nothing); else one COPY of them all.
     ``cpu``: PostgreSQL's CPU seconds for it are appended there (when /proc shows them)."""
-    dsn = url.replace("postgresql+psycopg://", "postgresql://")
-    statement = f"COPY events ({', '.join(study_repo.EVENT_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
     step = batch or len(rows)
-    with psycopg.connect(dsn) as conn:
+    with psycopg.connect(_dsn(url)) as conn:
         pg0 = postgres_cpu_s()  # with this connection's backend started
         t0 = time.perf_counter()
         for start in range(0, len(rows), step):
-            study_repo.copy_rows(conn.cursor(), statement, rows[start:start + step])
+            study_repo.copy_rows(conn.cursor(), _COPY_EVENTS, rows[start:start + step])
             conn.commit()
         rate = len(rows) / (time.perf_counter() - t0)
         pg1 = postgres_cpu_s()
@@ -312,8 +312,7 @@ def _copy_rate(url: str, rows: list[tuple], *, batch: int | None = None,
 
 
 def _deadlocks(url: str) -> int:
-    dsn = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(dsn) as conn:
+    with psycopg.connect(_dsn(url)) as conn:
         row = conn.execute("SELECT deadlocks FROM pg_stat_database "
                            "WHERE datname = current_database()").fetchone()
         return int(row[0]) if row else 0
@@ -391,14 +390,10 @@ def _client_process(base_url: str, key_id: str, secret: str, bodies: list[bytes]
                     queue: Any, barrier: Any) -> None:
     try:
         with httpx.Client(base_url=base_url, timeout=120) as http:
-            http.get("/healthz")
+            http.get("/healthz")  # connected before the clock starts (and to its worker)
             barrier.wait()
             t0 = time.perf_counter()
-            for body in bodies:
-                r = http.post("/v1/events", content=body,
-                              headers=sign_headers(key_id, secret, body))
-                if r.status_code != 200 or r.json()["accepted"] != body.count(b'"id"'):
-                    raise RuntimeError(f"ingest failed: {r.status_code} {r.text[:300]}")
+            _post_all(http, key_id, secret, bodies)
             queue.put((t0, time.perf_counter()))
     except BaseException:
         queue.put(None)
@@ -407,13 +402,10 @@ def _client_process(base_url: str, key_id: str, secret: str, bodies: list[bytes]
 
 def _copy_process(url: str, rows: list[tuple], queue: Any, barrier: Any) -> None:
     try:
-        dsn = url.replace("postgresql+psycopg://", "postgresql://")
-        statement = (f"COPY events ({', '.join(study_repo.EVENT_COLUMNS)}) "
-                     "FROM STDIN (FORMAT BINARY)")
-        with psycopg.connect(dsn) as conn:
+        with psycopg.connect(_dsn(url)) as conn:
             barrier.wait()
             t0 = time.perf_counter()
-            study_repo.copy_rows(conn.cursor(), statement, rows)
+            study_repo.copy_rows(conn.cursor(), _COPY_EVENTS, rows)
             conn.commit()
             queue.put((t0, time.perf_counter()))
     except BaseException:
