@@ -253,6 +253,12 @@ def _events(sessions: list[str], n: int, tag: str) -> list[dict]:
     return out
 
 
+def _bodies(events: list[dict], batch: int) -> list[bytes]:
+    """``events`` as request bodies of ``batch`` events each."""
+    return [json.dumps({"events": events[i:i + batch]}).encode()
+            for i in range(0, len(events), batch)]
+
+
 def _post_all(http: httpx.Client, key_id: str, secret: str, bodies: list[bytes]) -> None:
     """Post each body, signed as it is sent; every event must be accepted."""
     for body in bodies:
@@ -262,8 +268,7 @@ def _post_all(http: httpx.Client, key_id: str, secret: str, bodies: list[bytes])
 
 
 def _run_ingest(base_url: str, key_id: str, secret: str, events: list[dict], batch: int) -> float:
-    bodies = [json.dumps({"events": events[i:i + batch]}).encode()
-              for i in range(0, len(events), batch)]
+    bodies = _bodies(events, batch)
     t0 = time.perf_counter()
     with httpx.Client(base_url=base_url, timeout=60) as http:
         _post_all(http, key_id, secret, bodies)
@@ -335,8 +340,7 @@ def _concurrent(url: str, server: Server, key_id: str, secret: str, sessions: li
     errors = [0]
 
     def run(events: list[dict]) -> list[float]:
-        bodies = [json.dumps({"events": events[i:i + batch]}).encode()
-                  for i in range(0, len(events), batch)]
+        bodies = _bodies(events, batch)
         took = []
         with httpx.Client(base_url=server.url, timeout=120) as http:
             for body in bodies:
@@ -427,9 +431,7 @@ def _parallel(url: str) -> dict[str, float]:
             jobs = []
             for c in range(PARALLEL_CLIENTS):
                 events = _events(sessions, per, f"p{r}c{c}")
-                jobs.append((server.url, key_id, secret,
-                             [json.dumps({"events": events[i:i + 1000]}).encode()
-                              for i in range(0, per, 1000)]))
+                jobs.append((server.url, key_id, secret, _bodies(events, 1000)))
             took = _in_processes(_client_process, jobs)
             if r == 0:
                 continue
