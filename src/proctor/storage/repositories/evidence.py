@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -37,10 +37,12 @@ _PHOTO_VALUES_PG = (
     "reasons FROM photos WHERE session_id = ANY(%s) ORDER BY taken_at, frame_index")
 
 
-def _value_rows(s: Session, session_ids: Sequence[str], pg_query: str, stmt: Any,
+def _value_rows(s: Session, session_ids: Sequence[str], pg_query: str,
+                statement: Callable[[list[str]], Any],
                 times: frozenset[int]) -> list[tuple[Any, ...]]:
-    """Rows of ``pg_query`` on PostgreSQL, else of ``stmt`` with the columns at ``times`` made
-    unix seconds (the same tuples either way)."""
+    """Rows of ``pg_query`` on PostgreSQL, else of ``statement(session ids)`` with the columns
+    at ``times`` made unix seconds (the same tuples either way). The statement is only built
+    where it runs: on PostgreSQL, building it cost a fifth of the read."""
     if not session_ids:
         return []
     if s.get_bind().dialect.name == "postgresql":
@@ -49,25 +51,32 @@ def _value_rows(s: Session, session_ids: Sequence[str], pg_query: str, stmt: Any
         with driver_connection(s).cursor(binary=True) as cur:
             return cur.execute(pg_query, (list(session_ids),)).fetchall()
     return [tuple(v.timestamp() if i in times and v is not None else v for i, v in enumerate(row))
-            for row in s.execute(stmt)]
+            for row in s.execute(statement(list(session_ids)))]
+
+
+def _challenge_values_stmt(session_ids: list[str]) -> Any:
+    c = Challenge
+    return (select(c.session_id, c.id, c.kind, c.issued_at, c.expires_at, c.received_at,
+                   c.outcome, c.issued_playback_s, c.plan_index)
+            .where(c.session_id.in_(session_ids)).order_by(c.issued_at, c.id))
+
+
+def _photo_values_stmt(session_ids: list[str]) -> Any:
+    p = Photo
+    return (select(p.session_id, p.id, p.challenge_id, p.taken_at, p.outcome, p.distance,
+                   p.reasons)
+            .where(p.session_id.in_(session_ids)).order_by(p.taken_at, p.frame_index))
 
 
 def challenge_values(s: Session, session_ids: Sequence[str]) -> list[tuple[Any, ...]]:
     """The sessions' challenges as value tuples (see above), oldest first."""
-    c = Challenge
-    stmt = (select(c.session_id, c.id, c.kind, c.issued_at, c.expires_at, c.received_at,
-                   c.outcome, c.issued_playback_s, c.plan_index)
-            .where(c.session_id.in_(list(session_ids))).order_by(c.issued_at, c.id))
-    return _value_rows(s, session_ids, _CHALLENGE_VALUES_PG, stmt, frozenset({3, 4, 5}))
+    return _value_rows(s, session_ids, _CHALLENGE_VALUES_PG, _challenge_values_stmt,
+                       frozenset({3, 4, 5}))
 
 
 def photo_values(s: Session, session_ids: Sequence[str]) -> list[tuple[Any, ...]]:
     """The sessions' photos as value tuples (see above), in the order they were taken."""
-    p = Photo
-    stmt = (select(p.session_id, p.id, p.challenge_id, p.taken_at, p.outcome, p.distance,
-                   p.reasons)
-            .where(p.session_id.in_(list(session_ids))).order_by(p.taken_at, p.frame_index))
-    return _value_rows(s, session_ids, _PHOTO_VALUES_PG, stmt, frozenset({3}))
+    return _value_rows(s, session_ids, _PHOTO_VALUES_PG, _photo_values_stmt, frozenset({3}))
 
 
 def challenge_of(s: Session, institution_id: int, challenge_id: str, *,
