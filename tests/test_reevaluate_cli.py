@@ -243,3 +243,46 @@ def test_first_verdict_stored_meanwhile_falls_back_to_row_by_row(platform: Platf
     one_by_one = _judged_from_scratch(database_url, clock.now, together=False, forget_first=True)
     assert raced == one_by_one
     assert raced[0]["row"][2] == 2  # the other's first verdict, then this judgement
+
+
+def test_a_lesson_standing_follows_a_verdict_written_through_the_course_reads(
+        platform: Platform, app_client: TestClient, database_url: str) -> None:
+    """CourseReads remembers each lesson's standing until a verdict of its sittings is written
+    through them (``stored``): asked again after such a write, the standing is the new one."""
+    from proctor.domain.policy import load_policy
+    from proctor.services.evaluation import evaluate_course, lesson_results
+    from proctor.services.evidence_reads import CourseReads
+    from proctor.storage.db import UnitOfWork
+    from proctor.storage.tables import Lesson, StudySession
+
+    clock = _course_of_four(platform, app_client)
+    policy = load_policy("henan-2021")
+    session = session_factory(engine_for(database_url))()
+    try:
+        first = session.scalars(select(StudySession)).first()
+        assert first is not None
+        learner_id, course_id = first.learner_id, first.course_id
+        evaluate_course(UnitOfWork(session), learner_id=learner_id, course_id=course_id,
+                        policy=policy, now=clock.now)
+        reads = CourseReads(session, learner_id=learner_id, course_id=course_id)
+        course = reads.course(course_id)
+        assert course is not None
+
+        def standing() -> dict[str, str]:
+            return {k: v.status for k, v in lesson_results(
+                session, learner_id=learner_id, course=course, lessons=reads.lessons(course_id),
+                policy=policy, reads=reads).items()}
+
+        before = standing()
+        assert before["L1"] == "valid"
+        lesson1 = session.scalars(select(Lesson).where(Lesson.ext_id == "L1")).one()
+        (sitting,) = reads.sittings(learner_id, course_id)[lesson1.id]
+        row = reads.verdict(sitting.id)
+        assert row is not None
+        row.status = row.engine_status = "invalid"  # as a new judgement would write it
+        row.revision += 1
+        reads.stored(row)
+        assert standing()["L1"] != "valid"
+    finally:
+        session.rollback()
+        session.close()

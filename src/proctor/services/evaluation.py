@@ -141,23 +141,34 @@ def lesson_results(s: Session, *, learner_id: int, course: CourseRow, lessons: S
         starts, all_ids, rows_of_lesson = plain.get(lesson_id, _NO_SITTINGS)
         # the sittings begun before ``before`` (all of them when None), oldest first
         n = len(all_ids) if before is None else bisect_left(starts, before)
-        ids = all_ids[:n]
-        verdicts = reads.verdicts(ids) if n else {}
+        lesson_leaves = leaves.get(lesson_id, ())
+        writes = reads.verdict_writes(learner_id, lesson_id)
+        if writes is None:
+            return from_verdicts(x, all_ids[:n], rows_of_lesson[:n], lesson_leaves)
+        # these reads see every verdict written while they live: the lesson's standing holds
+        # while none of its sittings' verdicts was written (the rows need not be looked at)
+        return reads.remembered(("lesson writes", learner_id, lesson_id, n, writes, *policy_key,
+                                 lesson_leaves),
+                                lambda: from_verdicts(x, all_ids[:n], rows_of_lesson[:n],
+                                                      lesson_leaves))
+
+    def from_verdicts(x: LessonRow, ids: list[str], sittings: list[StudySession],
+                      lesson_leaves: tuple[float, ...]) -> LessonResult:
+        verdicts = reads.verdicts(ids) if ids else {}
         rows = [verdicts.get(sid) for sid in ids]
         # what the standing depends on: each sitting's verdict revision (and a review's status)
         state = tuple([(sid, None, None) if row is None else (sid, row.revision, row.status)
                        for sid, row in zip(ids, rows, strict=True)])
-        lesson_leaves = leaves.get(lesson_id, ())
 
         def aggregate() -> LessonResult:
             records = [reads.remembered(("sitting", *key, *policy_key),
                                         lambda y=y, row=row: sitting(y, row))  # type: ignore[misc]
-                       for y, row, key in zip(rows_of_lesson[:n], rows, state, strict=True)]
+                       for y, row, key in zip(sittings, rows, state, strict=True)]
             return engine.aggregate_lesson(
                 domain_lesson(x), records, policy,
                 superseded_sittings(records, policy.makeup, lesson_leaves))
 
-        return reads.remembered(("lesson", lesson_id, *policy_key, lesson_leaves, state), aggregate)
+        return reads.remembered(("lesson", x.id, *policy_key, lesson_leaves, state), aggregate)
 
     return {x.ext_id: standing(x) for x in lessons}
 
@@ -268,15 +279,14 @@ def evaluate_session(uow: UnitOfWork, *, session_id: str, policy: Policy, now: d
                              reviewed=False, institution_id=study.institution_id,
                              session_started_at=study.started_at, **fields)
         s.add(row)
-        reads.stored(row)
     elif row is None:
         row = ev_repo.first_verdict_row(s, session_id, fields)
-        reads.stored(row)
     for key, value in fields.items():
         setattr(row, key, value)
     row.revision += 1
     if not row.reviewed:
         row.status = verdict.status
+    reads.stored(row)
     if flush:  # a batch flushes its verdicts together
         s.flush()
     return Evaluated(session_id, row.status, previous, verdict,

@@ -151,7 +151,13 @@ class Reads:
                 if p is not None]
 
     def stored(self, row: SessionVerdict) -> None:
-        """A verdict row was added (preloading readers remember it)."""
+        """A verdict row was added or written (preloading readers remember it)."""
+
+    def verdict_writes(self, learner_id: int, lesson_id: int) -> int | None:
+        """How many verdicts of the learner's sittings of the lesson were written through ``stored`` while
+        these reads live, when they see every write (nothing else writes verdicts meanwhile);
+        None when they don't: the rows themselves tell then (their revisions)."""
+        return None
 
     def leaves(self, learner_id: int, course_id: int) -> dict[int, list[float]]:
         """When leaves (请假) were recorded, per lesson id."""
@@ -246,8 +252,11 @@ class CourseReads(Reads):
         self._spans = [(x, x.id, x.started_at, x.ended_at or x.last_event_at or x.started_at)
                        for x in self._all]
         self._sittings = sittings_by_lesson(self._mine)
+        self._lesson_of = {x.id: x.lesson_id for x in self._mine}
+        self._writes: dict[int, int] = {}  # per lesson id: verdicts written (``stored``)
         ids = [x.id for x in self._mine]
         self._lessons = reg_repo.lessons_of(s, course_id)
+        self._lesson_ids = {x.id for x in self._lessons}
         # held here: the identity map keeps objects only while someone refers to them
         self._course = s.get(Course, course_id)
         self._events = study_repo.event_columns(s, ids)
@@ -314,6 +323,16 @@ class CourseReads(Reads):
 
     def stored(self, row: SessionVerdict) -> None:
         self._verdicts[row.session_id] = row
+        lesson_id = self._lesson_of.get(row.session_id)
+        if lesson_id is not None:
+            self._writes[lesson_id] = self._writes.get(lesson_id, 0) + 1
+
+    def verdict_writes(self, learner_id: int, lesson_id: int) -> int | None:
+        # one learner-course judged in one unit of work: its verdicts are written only by
+        # evaluation.evaluate_session, which tells ``stored``
+        if learner_id != self.learner_id or lesson_id not in self._lesson_ids:
+            return None
+        return self._writes.get(lesson_id, 0)
 
     def leaves(self, learner_id: int, course_id: int) -> dict[int, list[float]]:
         if (learner_id, course_id) != (self.learner_id, self.course_id):
