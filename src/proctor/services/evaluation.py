@@ -113,6 +113,7 @@ def _standing_verdict(row: SessionVerdict | None, policy: Policy) -> Verdict:
 
 _NO_SITTINGS: tuple[list[datetime], list[str], list[StudySession]] = ([], [], [])
 
+
 def lesson_results(s: Session, *, learner_id: int, course: CourseRow, lessons: Sequence[LessonRow],
                    policy: Policy, before: datetime | None = None,
                    reads: Reads | None = None) -> dict[str, LessonResult]:

@@ -154,9 +154,10 @@ class Reads:
         """A verdict row was added or written (preloading readers remember it)."""
 
     def verdict_writes(self, learner_id: int, lesson_id: int) -> int | None:
-        """How many verdicts of the learner's sittings of the lesson were written through ``stored`` while
-        these reads live, when they see every write (nothing else writes verdicts meanwhile);
-        None when they don't: the rows themselves tell then (their revisions)."""
+        """How many verdicts of the learner's sittings of the lesson were written through
+        ``stored`` while these reads live, when they see every write (nothing else writes
+        verdicts meanwhile); None when they don't: the rows themselves tell then (their
+        revisions)."""
         return None
 
     def leaves(self, learner_id: int, course_id: int) -> dict[int, list[float]]:
