@@ -1,4 +1,5 @@
-"""The pool pings a PostgreSQL connection before use only after it sat idle (storage/db.py)."""
+"""The pool pings a PostgreSQL connection before use only after it sat idle (storage/db.py);
+study_sessions keep room on their pages for the last-seen updates (migration 0014)."""
 
 from __future__ import annotations
 
@@ -76,3 +77,12 @@ def test_a_connection_dead_within_the_window_fails_once_then_the_pool_reconnects
     with pytest.raises(OperationalError):  # the API answers it 503, retry later
         _pid(engine)
     assert _pid(engine) != first
+
+
+def test_study_sessions_keep_room_for_updates_in_place(engine: Engine) -> None:
+    """Migration 0014: every batch of events moves its sessions' last-seen time; pages filled
+    to 70% keep those updates on their page (HOT) instead of new versions in every index."""
+    with engine.connect() as c:
+        options = c.exec_driver_sql(
+            "SELECT reloptions FROM pg_class WHERE relname = 'study_sessions'").scalar_one()
+    assert "fillfactor=70" in (options or []), options
