@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from proctor.services.evidence_reads import begun_before, sittings_by_lesson
+from proctor.services.evidence_reads import begun_before, count_begun_before, sittings_by_lesson
 from proctor.storage.tables import StudySession
 
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
@@ -28,3 +28,7 @@ def test_sittings_are_grouped_per_lesson_oldest_first_and_cut_strictly_before() 
     assert [x.id for x in begun_before(lesson1, T0 + timedelta(minutes=21))] == ["a", "c"]
     assert begun_before(lesson1, T0) == []
     assert [x.id for x in begun_before(lesson1, T0 + timedelta(days=1))] == ["a", "c", "d"]
+    starts = [x.started_at for x in lesson1]  # the same cut from the start times alone
+    for at in (None, T0, T0 + timedelta(minutes=20), T0 + timedelta(minutes=21),
+               T0 + timedelta(days=1)):
+        assert count_begun_before(starts, at) == len(begun_before(lesson1, at))

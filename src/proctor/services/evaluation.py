@@ -7,7 +7,6 @@ outcomes, the lesson and course, the learner's overlapping sessions and earlier 
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -37,7 +36,7 @@ from proctor.domain.model import (
 from proctor.domain.policy import Policy
 from proctor.domain.review import overturned_credit, standing_status
 from proctor.domain.timeline import build_timeline
-from proctor.services.evidence_reads import CourseReads, Reads, begun_before
+from proctor.services.evidence_reads import CourseReads, Reads, begun_before, count_begun_before
 from proctor.storage.db import UnitOfWork
 from proctor.storage.repositories import evidence as ev_repo
 from proctor.storage.repositories import registry as reg_repo
@@ -140,8 +139,7 @@ def lesson_results(s: Session, *, learner_id: int, course: CourseRow, lessons: S
     def standing(x: LessonRow) -> LessonResult:
         lesson_id = x.id
         starts, all_ids, rows_of_lesson = plain.get(lesson_id, _NO_SITTINGS)
-        # the sittings begun before ``before`` (all of them when None), oldest first
-        n = len(all_ids) if before is None else bisect_left(starts, before)
+        n = count_begun_before(starts, before)  # the first n sittings, oldest first
         lesson_leaves = leaves.get(lesson_id, ())
         writes = reads.verdict_writes(learner_id, lesson_id)
         if writes is None:

@@ -73,12 +73,19 @@ def _photo_of_values(v: tuple[Any, ...]) -> PhotoOutcome | None:
                         distance=distance, reasons=tuple(reasons or ()))
 
 
+def count_begun_before(starts: Sequence[Any], at: datetime | None, *,
+                       key: Callable[[Any], datetime] | None = None) -> int:
+    """How many of a lesson's sittings (oldest first) began strictly before ``at`` (all of them
+    when None): ``starts`` are their start times, or the sittings themselves with ``key``."""
+    return len(starts) if at is None else bisect_left(starts, at, key=key)
+
+
 def begun_before(sittings: Sequence[StudySession], at: datetime | None) -> Sequence[StudySession]:
     """Of a lesson's sittings (oldest first, as ``sittings_by_lesson`` keeps them), those begun
     before ``at`` (all of them when None)."""
     if at is None:
         return sittings
-    return sittings[:bisect_left(sittings, at, key=attrgetter("started_at"))]
+    return sittings[:count_begun_before(sittings, at, key=attrgetter("started_at"))]
 
 
 def sittings_by_lesson(sessions: Sequence[StudySession]) -> dict[int, list[StudySession]]:
