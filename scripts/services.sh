@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start this machine's PostgreSQL and Redis when they are down, and make the test database.
+# Start this machine's PostgreSQL and Redis when they are down, and make the test database;
+# pg_repack beside PostgreSQL.
 set -euo pipefail
 if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
   echo "services: starting PostgreSQL"
@@ -7,6 +8,16 @@ if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
   for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
 fi
 pg_isready -h 127.0.0.1 -p 5432 -q || { echo "services: PostgreSQL is not reachable on 127.0.0.1:5432" >&2; exit 1; }
+# pg_repack (Debian's build for this server): the daily job rewrites settled months of events in
+# session order with it (storage/compaction.py)
+pg_version="$(ls /etc/postgresql 2>/dev/null | sort -V | tail -1)"
+if [ -n "$pg_version" ] && { ! command -v pg_repack >/dev/null \
+    || [ ! -f "/usr/share/postgresql/$pg_version/extension/pg_repack.control" ]; }; then
+  echo "services: installing postgresql-$pg_version-repack"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "postgresql-$pg_version-repack" >/dev/null
+fi
 for db in proctor_test proctor_bench; do
   psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$db'" | grep -q 1 \
     || psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $db"

@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     events_retention_months: int | None = Field(
         default=None, ge=1, description="drop event partitions of sessions older than this; unset = keep"
     )
+    events_compact_after_days: int | None = Field(
+        default=7, ge=0, description="rewrite a month's events in session order (pg_repack) this "
+        "many days after the month ends, when they lie scattered; unset = never"
+    )
     redis_url: str | None = Field(
         default=None, description="Redis for replay protection and throttling; unset = database"
     )

@@ -14,14 +14,19 @@ def partitions_cmd(
     ahead: Annotated[int | None, typer.Option(help="months to create ahead (default: settings)")] = None,
     retention: Annotated[int | None, typer.Option(
         help="detach and drop partitions of sessions older than this many months")] = None,
+    compact: Annotated[bool, typer.Option(
+        help="rewrite settled months in session order with pg_repack (settings: "
+             "events_compact_after_days)")] = True,
 ) -> None:
-    """Create partitions ahead and apply the retention (what beat does every day)."""
+    """Create partitions ahead, apply the retention and compact settled months (what beat does
+    every day)."""
     from proctor.config import get_settings
-    from proctor.storage import partitions
+    from proctor.storage import compaction, partitions
     from proctor.storage.db import engine_for, utcnow
 
     settings = get_settings()
-    with engine_for(settings.database_url).begin() as conn:
+    engine = engine_for(settings.database_url)
+    with engine.begin() as conn:
         if not partitions.is_partitioned(conn):
             typer.echo("events is not partitioned here (SQLite): nothing to do")
             return
@@ -32,3 +37,11 @@ def partitions_cmd(
         have = sorted(partitions.existing(conn))
     typer.echo(f"created: {', '.join(done.created) or '-'}; detached and dropped: "
                f"{', '.join(done.dropped) or '-'}; partitions now: {', '.join(have)}")
+    after = settings.events_compact_after_days
+    if not compact or after is None:
+        return
+    packed = compaction.compact_settled(engine, today=utcnow().date(), after_days=after)
+    typer.echo(f"compacted in session order: {', '.join(packed.compacted) or '-'}; "
+               f"already in order: {', '.join(packed.in_order) or '-'}")
+    for name, why in packed.skipped.items():
+        typer.echo(f"not compacted: {name}: {why}", err=True)

@@ -3,11 +3,18 @@
 Setup: one honest learner's 40-lesson course, acted out by the simulator exactly as the
 course_eval section does (~12.6k events, challenges, photos), cloned in SQL to LEARNERS
 learners (new ids, event keys recomputed as the API computes them; ~12.6M events) into the
-month's partition, inserted with every index in place (as steady ingest builds them).
+month's partition, inserted with every index in place (as steady ingest builds them), the
+learners of a clone batch interleaved in the order their events were received (as the browser
+SDK's small batches of learners studying at once land: a session's rows ~one page per event).
 
 Measured:
 - ``events_bytes_per_event`` at ``events_bytes_rows`` events: heap + TOAST + every index of
   every events partition, divided by the rows.
+- the daily job's compaction of the settled month (storage/compaction.py, pg_repack):
+  ``events_compaction_s``, the pages a session's rows lie on over the fewest that would hold
+  them before and after (``events_scatter_*``), and one process re-judging learners on the
+  month as written and compacted (``reevaluate_serial_*_uncompacted``, ``..._compacted_vs_...``).
+  Re-judging in parallel below runs on the compacted month.
 - ``reevaluate_ms_per_learner_per_core``: every learner re-judged by `proctor reevaluate`'s
   fan-out (Celery chunks of learners) over 2 real workers (solo pool, one process each, Redis
   broker and results): wall time x 2 workers / learners; beside it, in the same run, the
@@ -38,7 +45,7 @@ from proctor.domain.policy import load_policy
 from proctor.services.parallel_reevaluation import judge_chunk
 from proctor.services.reevaluation import plan
 from proctor.simulation.engine_driver import BASE_T
-from proctor.storage import partitions
+from proctor.storage import compaction, partitions
 from proctor.storage.db import engine_for, session_factory, unit_of_work
 
 PG_URL = os.environ.get("PROCTOR_PG_BENCH_SCALE_URL",
@@ -58,13 +65,14 @@ def _columns(conn, table: str) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def _clone(conn: Any, table: str, over: dict[str, str], source: str,
-           skip: tuple[str, ...] = ("id",), tail: str = "") -> int:
-    """Rows of ``table`` copied from ``source`` with the columns of ``over`` replaced; how many
-    were inserted."""
+           skip: tuple[str, ...] = ("id",), tail: str = "", order: str = "") -> int:
+    """Rows of ``table`` copied from ``source`` (inserted in ``order``) with the columns of
+    ``over`` replaced; how many were inserted."""
     cols = [c for c in _columns(conn, table) if c in over or c not in skip]
     select = ", ".join(over.get(c, f"t.{c}") for c in cols)
     return int(conn.execute(text(
-        f"INSERT INTO {table} ({', '.join(cols)}) SELECT {select} {source} {tail}")).rowcount)
+        f"INSERT INTO {table} ({', '.join(cols)}) SELECT {select} {source} {order} {tail}"
+    )).rowcount)
 
 
 def _new(col: str) -> str:
@@ -95,8 +103,12 @@ def _clone_learners(conn, inst: int, learner: int, lo: int, hi: int) -> None:  #
     key = f"({day} << 48) | ('x' || substr({digest}, 1, 12))::bit(48)::bigint"
     source = (f"FROM events t JOIN study_sessions s ON s.id = t.session_id::text "
               f"AND s.learner_id = {learner} {series}")
+    # the learners of a batch study at the same hours: their events land interleaved, in the
+    # order they were received, as the browser SDK's small batches (every 2 s) of many learners
+    # studying at once land (a session's rows about one page per event)
     stored = _clone(conn, "events", {"event_key": key, "session_id": f"{sid}::uuid"}, source,
-                    skip=(), tail="ON CONFLICT (event_key) DO NOTHING")
+                    skip=(), tail="ON CONFLICT (event_key) DO NOTHING",
+                    order="ORDER BY t.server_ts, t.seq, n")
     # 48 bits of hash per day collide now and then among millions of events (a few per cent of
     # runs): the API moves such an event to the next key of its day (storage's _next_key), and
     # so does the clone, for the few rows whose key was taken
@@ -158,14 +170,28 @@ def run() -> Section:
         groups = plan(uow.session, course_ext="elec-40h", institution=None)
     assert len(groups) == LEARNERS, len(groups)
 
-    # one process, learners one after another (the baseline, same run), then the next ones by
-    # a process running the engine's Python sources: each a fresh process (this one holds the
-    # clone's objects, which the garbage collector would walk)
-    serial = [json.loads(subprocess.run(
-        [sys.executable, "-m", "proctor.bench.scale", str(lo), str(lo + SERIAL_LEARNERS)],
-        env={**os.environ, "PROCTOR_PURE_PYTHON": pure}, capture_output=True, text=True,
-        check=True).stdout) for lo, pure in ((0, "0"), (SERIAL_LEARNERS, "1"))]
-    compiled, pure = serial
+    # one process judging learners one after another, on the month as it was written (each
+    # session's rows scattered); then the daily job's compaction of the settled month
+    # (pg_repack, storage/compaction.py), and everything after on the compacted month
+    uncompacted = _serial_process(2 * SERIAL_LEARNERS, pure=False)
+    month = partitions.partition_name(_at(BASE_T).date().replace(day=1))
+    with engine_for(PG_URL).connect() as conn:
+        scattered = compaction.scatter(conn, month)
+    t1 = time.perf_counter()
+    packed = compaction.compact_settled(engine_for(PG_URL), today=now.date(), after_days=7)
+    compact_s = time.perf_counter() - t1
+    if packed.compacted != [month]:
+        raise RuntimeError(f"bench: scale: {month} was not compacted: {packed}")
+    with engine_for(PG_URL).connect() as conn:
+        packed_scatter = compaction.scatter(conn, month)
+        packed_rows, packed_total, _ = _bytes(conn)
+    assert packed_rows == rows, (packed_rows, rows)
+
+    # the baseline (same run), then the next learners by a process running the engine's Python
+    # sources: each a fresh process (this one holds the clone's objects, which the garbage
+    # collector would walk)
+    compiled = _serial_process(0, pure=False)
+    pure = _serial_process(SERIAL_LEARNERS, pure=True)
     assert not pure["compiled"], pure
     serial_ms, serial_cpu_ms = compiled["wall_ms"], compiled["cpu_ms"]
 
@@ -212,7 +238,19 @@ def run() -> Section:
         "reevaluate_engine_compiled_cpu_ratio": round(serial_cpu_ms / pure["cpu_ms"], 3),
         "reevaluate_learners": LEARNERS,
         "reevaluate_sessions": report.sessions,
+        "reevaluate_serial_ms_per_learner_uncompacted": round(uncompacted["wall_ms"], 1),
+        "reevaluate_serial_cpu_ms_per_learner_uncompacted": round(uncompacted["cpu_ms"], 1),
+        "reevaluate_serial_compacted_vs_uncompacted": round(
+            serial_ms / uncompacted["wall_ms"], 3),
+        "events_scatter_uncompacted": round(scattered or 0.0, 2),
+        "events_scatter_compacted": round(packed_scatter or 0.0, 2),
+        "events_compaction_s": round(compact_s, 1),
+        "events_compaction_rows_per_s": round(rows / compact_s),
+        "events_bytes_per_event_compacted": round(packed_total / rows, 1),
     }
+    for key, run_ in (("", compiled), ("_uncompacted", uncompacted)):
+        if run_.get("pg_cpu_ms") is not None:
+            figures[f"reevaluate_serial_pg_cpu_ms_per_learner{key}"] = round(run_["pg_cpu_ms"], 1)
     pg_note = ""
     if pg0 is not None and pg1 is not None:
         figures["reevaluate_pg_cpu_ms_per_learner"] = round((pg1 - pg0) * 1000 / LEARNERS, 1)
@@ -222,7 +260,9 @@ def run() -> Section:
     md = f"""
 {LEARNERS:,} learners × one 40-lesson course (the course_eval section's honest learner, cloned
 in SQL with fresh ids and keys): **{rows:,} events** in one monthly partition, loaded with
-every index in place, then `VACUUM ANALYZE` (setup {load_s:.0f} s).
+every index in place, each batch of {CLONE_BATCH} learners' events interleaved in the order they
+were received (as the browser SDK's small batches of learners studying at once land), then
+`VACUUM ANALYZE` (setup {load_s:.0f} s).
 
 | on disk, per event | bytes |
 |---|---|
@@ -231,6 +271,14 @@ every index in place, then `VACUUM ANALYZE` (setup {load_s:.0f} s).
 | `session_id` (uuid, deduplicated btree) | {per['ix_events_session_id']:.1f} |
 | `server_ts` (BRIN) | {per['ix_events_server_ts']:.2f} |
 | **total** | **{total / rows:.1f}** (target ≤ 150; 402 before) |
+
+As written, a sampled session's rows lie on **{scattered or 0:.1f}×** the pages that would hold
+them. The daily events job then rewrote the settled month in session order (pg_repack, online:
+storage/compaction.py) in {compact_s:.1f} s ({rows / compact_s:,.0f} rows/s): **{packed_scatter or 0:.2f}×**,
+and {packed_total / rows:.1f} bytes per event (its indexes rebuilt packed). One process judging
+{SERIAL_LEARNERS} learners one after another took **{uncompacted["wall_ms"]:.1f} ms** per learner on the
+month as written ({uncompacted["cpu_ms"]:.1f} ms of its CPU), **{serial_ms:.1f} ms** on the compacted
+month (ratio {serial_ms / uncompacted["wall_ms"]:.2f}); everything below ran on the compacted month.
 
 Re-judging all {LEARNERS:,} learners ({report.sessions:,} sessions) with `proctor reevaluate`'s
 fan-out: chunks of 10 learners as one Celery group over {WORKERS} worker processes (solo pool,
@@ -248,6 +296,16 @@ over sources **{serial_cpu_ms / pure["cpu_ms"]:.2f}×** the CPU per learner.
                    markdown=md)
 
 
+def _serial_process(lo: int, *, pure: bool) -> dict[str, Any]:
+    """Learners ``lo`` .. ``lo + SERIAL_LEARNERS`` judged one after another by a fresh process
+    (``pure``: the engine's Python sources): its wall and CPU ms per learner, and PostgreSQL's."""
+    out: dict[str, Any] = json.loads(subprocess.run(
+        [sys.executable, "-m", "proctor.bench.scale", str(lo), str(lo + SERIAL_LEARNERS)],
+        env={**os.environ, "PROCTOR_PURE_PYTHON": "1" if pure else "0"}, capture_output=True,
+        text=True, check=True).stdout)
+    return out
+
+
 def _serial(factory: Any, groups: list[Any], now: Any) -> tuple[float, float]:
     """Wall and CPU ms per learner, judging ``groups`` one after another in this process."""
     policy = load_policy("henan-2021")
@@ -261,6 +319,11 @@ if __name__ == "__main__":  # learners argv[1]..argv[2] of the stored course, on
     _factory = session_factory(engine_for(PG_URL))
     with unit_of_work(_factory) as _uow:
         _groups = plan(_uow.session, course_ext="elec-40h", institution=None)
+    _pg0 = postgres_cpu_s()  # read while this process's connection is open (its backend's CPU)
     _wall, _cpu = _serial(_factory, _groups[int(sys.argv[1]):int(sys.argv[2])],
                           _at(BASE_T + 400 * 86400))
-    print(json.dumps({"wall_ms": _wall, "cpu_ms": _cpu, "compiled": proctor.COMPILED_ENGINE}))
+    _pg1 = postgres_cpu_s()
+    _pg = (_pg1 - _pg0) * 1000 / (int(sys.argv[2]) - int(sys.argv[1])) \
+        if _pg0 is not None and _pg1 is not None else None
+    print(json.dumps({"wall_ms": _wall, "cpu_ms": _cpu, "pg_cpu_ms": _pg,
+                      "compiled": proctor.COMPILED_ENGINE}))
