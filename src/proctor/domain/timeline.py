@@ -91,6 +91,8 @@ def _kept(seq: Sequence[int], server_ts: Sequence[float]) -> list[int] | None:
     if all(map(lt, seq, islice(seq, 1, None))):
         return None
     order = sorted(range(len(seq)), key=seq.__getitem__)  # stable: ties keep their order
+    if len(set(seq)) == len(order):  # no seq twice (the usual case): all of them, sorted
+        return order
     out = [order[0]]
     for i in order[1:]:
         if seq[i] != seq[out[-1]]:

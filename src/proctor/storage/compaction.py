@@ -29,8 +29,9 @@ from sqlalchemy import Connection, Engine, text
 from proctor.storage.partitions import existing, is_partitioned, month_start
 
 # the order a settled month is rewritten in: the day its sessions began (event_key's top bits,
-# so the server_ts BRIN stays useful at day grain), then each session's events in seq order
-ORDER = "event_key >> 48, session_id, seq"
+# so the server_ts BRIN stays useful at day grain), then each session's events in seq order,
+# a seq sent twice in the order received, and within one batch in the order stored (key)
+ORDER = "event_key >> 48, session_id, seq, server_ts, event_key"
 # pages a sampled session's rows lie on over the fewest that would hold them, above which the
 # month is rewritten (written in order, ~1.1-1.4 from page boundaries; SDK traffic, ~60)
 SCATTERED = 3.0

@@ -368,10 +368,11 @@ def _transposed(rows: list[tuple[Any, ...]]) -> EventLists:
 
 # Per session, its events' fields as arrays (a lateral aggregate per session: no grouping of
 # 12k rows): one row per session, whose arrays psycopg's C loader turns into lists at once,
-# instead of a row per event. In seq order (a sort of ~300 rows per session in PostgreSQL, so
-# the engine finds them in order and sorts nothing: ~15% of a learner's CPU here; were an
-# aggregate ever to see them out of order, the engine would still sort them itself). The sort
-# carries only the columns aggregated (not the event id and extras: ~5% of PostgreSQL's time).
+# instead of a row per event. In the order stored, not sorted here: a settled month is
+# rewritten in (session, seq) order (storage/compaction.py), so its sessions come in seq order
+# and the engine, which checks that without a sort, sorts nothing; a session out of order (the
+# current month's key-ordered batches) is sorted by the engine (timeline.in_seq_order: ~0.1 ms
+# for 300 shuffled events). PostgreSQL's sort of every session cost ~2-5 ms a learner.
 # ``date_part`` gives the times as doubles (exactly what ``datetime.timestamp()`` gives:
 # integer microseconds over 10^6, rounded once).
 _EVENT_ARRAYS_PG = (
@@ -379,9 +380,7 @@ _EVENT_ARRAYS_PG = (
     "SELECT array_agg(seq), array_agg(type), array_agg(date_part('epoch', client_ts)), "
     "array_agg(date_part('epoch', server_ts)), array_agg(position), array_agg(from_pos), "
     "array_agg(to_pos), array_agg(rate), array_agg(visible), array_agg(focused), "
-    "array_agg(state) FROM (SELECT seq, type, client_ts, server_ts, position, from_pos, to_pos, "
-    "rate, visible, focused, state FROM events WHERE session_id = s.id "
-    "ORDER BY seq, server_ts) AS ordered) AS e")
+    "array_agg(state) FROM events WHERE session_id = s.id) AS e")
 
 
 def _event_columns_pg(session: Session, session_ids: Sequence[str]) -> dict[str, EventLists]:
