@@ -105,10 +105,11 @@ def _clone_learners(conn, inst: int, learner: int, lo: int, hi: int) -> None:  #
               f"AND s.learner_id = {learner} {series}")
     # the learners of a batch study at the same hours: their events land interleaved, in the
     # order they were received, as the browser SDK's small batches (every 2 s) of many learners
-    # studying at once land (a session's rows about one page per event)
+    # studying at once land (a session's rows about one page per event); the events of one
+    # request (one receipt time) in key order, as ingest inserts them
     stored = _clone(conn, "events", {"event_key": key, "session_id": f"{sid}::uuid"}, source,
                     skip=(), tail="ON CONFLICT (event_key) DO NOTHING",
-                    order="ORDER BY t.server_ts, t.seq, n")
+                    order=f"ORDER BY t.server_ts, n, {key}")
     # 48 bits of hash per day collide now and then among millions of events (a few per cent of
     # runs): the API moves such an event to the next key of its day (storage's _next_key), and
     # so does the clone, for the few rows whose key was taken
