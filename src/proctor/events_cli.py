@@ -21,26 +21,24 @@ def partitions_cmd(
     """Create partitions ahead, apply the retention and compact settled months (what beat does
     every day)."""
     from proctor.config import get_settings
-    from proctor.storage import compaction, partitions
+    from proctor.services import event_upkeep
     from proctor.storage.db import engine_for, utcnow
 
     settings = get_settings()
-    engine = engine_for(settings.database_url)
-    with engine.begin() as conn:
-        if not partitions.is_partitioned(conn):
-            typer.echo("events is not partitioned here (SQLite): nothing to do")
-            return
-        done = partitions.maintain(
-            conn, today=utcnow().date(),
-            ahead_months=ahead or settings.events_partitions_ahead_months,
-            retention_months=retention if retention is not None else settings.events_retention_months)
-        have = sorted(partitions.existing(conn))
-    typer.echo(f"created: {', '.join(done.created) or '-'}; detached and dropped: "
-               f"{', '.join(done.dropped) or '-'}; partitions now: {', '.join(have)}")
-    after = settings.events_compact_after_days
-    if not compact or after is None:
+    done = event_upkeep.daily(
+        engine_for(settings.database_url), today=utcnow().date(),
+        ahead_months=ahead or settings.events_partitions_ahead_months,
+        retention_months=retention if retention is not None else settings.events_retention_months,
+        compact_after_days=settings.events_compact_after_days if compact else None)
+    if not done.partitioned:
+        typer.echo("events is not partitioned here (SQLite): nothing to do")
         return
-    packed = compaction.compact_settled(engine, today=utcnow().date(), after_days=after)
+    m = done.maintenance
+    typer.echo(f"created: {', '.join(m.created) or '-'}; detached and dropped: "
+               f"{', '.join(m.dropped) or '-'}; partitions now: {', '.join(done.partitions_now)}")
+    packed = done.compaction
+    if packed is None:
+        return
     typer.echo(f"compacted in session order: {', '.join(packed.compacted) or '-'}; "
                f"already in order: {', '.join(packed.in_order) or '-'}")
     for name, why in packed.skipped.items():

@@ -182,3 +182,23 @@ def test_the_daily_command_compacts_a_settled_month(pg: str) -> None:
     assert f"compacted in session order: {name}" in out.stdout, out.stdout + out.stderr
     with engine.connect() as conn:
         assert compaction.scatter(conn, name) < 1.6  # type: ignore[operator]
+
+
+def test_beats_daily_task_compacts_and_reports(pg: str, tmp_path: Path) -> None:
+    """The Celery task beat sends each day, run with a deployment's settings."""
+    from proctor.config import Settings
+    from proctor.workers.dispatch import running_with
+    from proctor.workers.partition_tasks import maintain_event_partitions
+
+    month = partitions.month_start(datetime.now(UTC).date(), -2)
+    with engine_for(pg).begin() as conn:
+        partitions.maintain(conn, today=month, ahead_months=0)
+        _interleaved(conn, month.replace(day=8), sessions=30, each=100)
+    name = partitions.partition_name(month)
+    settings = Settings(database_url=pg, blob_dir=tmp_path, broker_url=None, redis_url=None)
+    with running_with(settings):
+        out = maintain_event_partitions.run()
+    assert out["compacted"] == [name] and out["compaction_skipped"] == {}, out
+    with running_with(settings.model_copy(update={"events_compact_after_days": None})):
+        off = maintain_event_partitions.run()
+    assert "compacted" not in off  # switched off: not even measured
