@@ -54,14 +54,10 @@ def settled(have: dict[str, date], *, today: date, after_days: int) -> list[str]
 def scatter(conn: Connection, name: str) -> float | None:
     """For sessions sampled from partition ``name``: the pages their rows lie on over the fewest
     pages that would hold them (1.0 = packed in order); None when it holds no rows."""
-    pages, tuples = conn.execute(text(
-        "SELECT relpages, reltuples FROM pg_class WHERE oid = CAST(:t AS regclass)"),
-        {"t": name}).one()
+    pages, tuples = _size(conn, name)
     if pages <= 0 or tuples <= 0:  # never analysed yet (or empty): the catalog does not know
         conn.execute(text(f"ANALYZE {name}"))
-        pages, tuples = conn.execute(text(
-            "SELECT relpages, reltuples FROM pg_class WHERE oid = CAST(:t AS regclass)"),
-            {"t": name}).one()
+        pages, tuples = _size(conn, name)
         if pages <= 0 or tuples <= 0:
             return None
     per_page = max(tuples / pages, 1.0)
@@ -75,6 +71,14 @@ def scatter(conn: Connection, name: str) -> float | None:
         "WHERE session_id = ANY(:ids) GROUP BY session_id"), {"ids": ids}).all()
     fewest = sum(math.ceil(n / per_page) for n, _ in rows)
     return sum(p for _, p in rows) / fewest
+
+
+def _size(conn: Connection, name: str) -> tuple[int, float]:
+    """The catalog's pages and rows of table ``name`` (as of its last ANALYZE or VACUUM)."""
+    pages, tuples = conn.execute(text(
+        "SELECT relpages, reltuples FROM pg_class WHERE oid = CAST(:t AS regclass)"),
+        {"t": name}).one()
+    return int(pages), float(tuples)
 
 
 def _extension(conn: Connection) -> str | None:
