@@ -76,6 +76,7 @@ def test_a_settled_month_is_rewritten_in_session_order_keeping_every_row(pg: str
 
     done = compaction.compact_settled(engine, today=TODAY, after_days=7)
     assert done.compacted == [NAME] and not done.skipped, done
+    assert done.scatter[NAME] > compaction.SCATTERED  # what it measured, reported
 
     with engine.connect() as conn:
         assert _fingerprint(conn, NAME) == before  # every row, every value

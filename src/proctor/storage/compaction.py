@@ -43,6 +43,7 @@ class Compaction:
     compacted: list[str] = field(default_factory=list)
     in_order: list[str] = field(default_factory=list)  # settled, already in session order
     skipped: dict[str, str] = field(default_factory=dict)  # partition -> why not now
+    scatter: dict[str, float] = field(default_factory=dict)  # settled, with rows: as measured
 
 
 def settled(have: dict[str, date], *, today: date, after_days: int) -> list[str]:
@@ -127,10 +128,13 @@ def compact_settled(engine: Engine, *, today: date, after_days: int,
         if not is_partitioned(conn):
             return done
         names = settled(existing(conn), today=today, after_days=after_days)
-        measured = {name: scatter(conn, name) for name in names}
+        for name in names:
+            measured = scatter(conn, name)
+            if measured is not None:
+                done.scatter[name] = measured
         conn.commit()
-        todo = [name for name, s in measured.items() if s is not None and s >= SCATTERED]
-        done.in_order = [name for name, s in measured.items() if s is not None and s < SCATTERED]
+        todo = [name for name, s in done.scatter.items() if s >= SCATTERED]
+        done.in_order = [name for name, s in done.scatter.items() if s < SCATTERED]
         cannot = _extension(conn) if todo else None
         conn.commit()
     for name in todo:
